@@ -1,0 +1,100 @@
+import type { AnyIterable, Operator, StageContext } from './types.js'
+import { mixSeed } from './internal/rng.js'
+
+/** A stage in a chain: an `Operator`, or any plain `(source) => iterable` function (a `stream.pipeline` transform). */
+export type Stage<I, O> = Operator<I, O> | ((source: AnyIterable<I>, context?: StageContext) => AnyIterable<O>)
+
+/** Opens one pass over the data. */
+export type Open<T> = (context: StageContext) => AnyIterable<T>
+
+export interface DatasetInit {
+  /** Items per pass, where known without reading. */
+  readonly size?: number | undefined
+  /** The chain's stage names, for `summary()`. */
+  readonly labels?: readonly string[]
+  /** True when the data can be read only once (a generator object, a `Readable`). */
+  readonly oneShot?: boolean
+}
+
+export interface IterateOptions {
+  /** Which epoch this pass is: seeds per-epoch randomness (shuffle, augmentation). Default: the count of passes started so far. */
+  readonly epoch?: number
+  readonly signal?: AbortSignal
+}
+
+/**
+ * A lazy, re-iterable dataset: each `for await` is a fresh epoch read from
+ * the source, like `tf.data`. Nothing is read until the first `next()`.
+ * @example
+ * const ds = pipe([1, 2, 3], map((x) => x * 2))
+ * for await (const x of ds) console.log(x) // 2 4 6, and again on the next loop
+ */
+export class Dataset<T> implements AsyncIterable<T> {
+  /** Items per epoch when known without reading; `undefined` after `filter` or for unsized sources. */
+  readonly size: number | undefined
+  /** True when the source can be read only once; `fit` then cuts epochs with `stepsPerEpoch`. */
+  readonly oneShot: boolean
+  readonly #open: Open<T>
+  readonly #labels: readonly string[]
+  #passes = 0
+
+  constructor(open: Open<T>, init: DatasetInit = {}) {
+    this.#open = open
+    this.size = init.size
+    this.oneShot = init.oneShot ?? false
+    this.#labels = init.labels ?? ['source']
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.iterate()
+  }
+
+  /** Starts one pass (an epoch). `epoch` defaults to the count of passes started so far. */
+  iterate(options: IterateOptions = {}): AsyncIterator<T> & AsyncIterable<T> {
+    const epoch = options.epoch ?? this.#passes
+    this.#passes = Math.max(this.#passes, epoch) + 1
+    const it = toAsyncIterable(this.#open({ epoch, signal: options.signal }))[Symbol.asyncIterator]()
+    return Object.assign(it, { [Symbol.asyncIterator]() { return it } })
+  }
+
+  /** A new dataset with the stages appended; this one is unchanged. */
+  pipe(...stages: Array<Stage<unknown, unknown>>): Dataset<unknown> {
+    let ds: Dataset<unknown> = this as Dataset<unknown>
+    for (const stage of stages) ds = ds.#then(stage)
+    return ds
+  }
+
+  /** Names the chain, for debugging: `from(array[3]) -> map -> batch(2)  [size 2]`. */
+  summary(): string {
+    return `${this.#labels.join(' -> ')}  [size ${this.size ?? 'unknown'}${this.oneShot ? ', one-shot' : ''}]`
+  }
+
+  #then<O>(stage: Stage<T, O>): Dataset<O> {
+    const op = stage as Partial<Operator<T, O>>
+    const label = op.label ?? (stage.name !== '' ? stage.name : 'stage')
+    const size = op.sizeOf !== undefined ? op.sizeOf(this.size) : undefined
+    const open: Open<O> = (context) => stage(this.#upstream(context), context)
+    return new Dataset<O>(open, { size, labels: [...this.#labels, label], oneShot: this.oneShot })
+  }
+
+  /**
+   * What a stage reads: re-iterable, so `repeat` and `cache` can read their
+   * upstream again. The first read is the pass itself; each further read
+   * gets its own epoch seed, so a repeated shuffle is a new order.
+   */
+  #upstream(context: StageContext): AsyncIterable<T> {
+    let reads = 0
+    return {
+      [Symbol.asyncIterator]: () => {
+        const n = reads++
+        const ctx = n === 0 ? context : { ...context, epoch: mixSeed(context.epoch ?? 0, n) }
+        return toAsyncIterable(this.#open(ctx))[Symbol.asyncIterator]()
+      },
+    }
+  }
+}
+
+function toAsyncIterable<T>(x: AnyIterable<T>): AsyncIterable<T> {
+  if (Symbol.asyncIterator in x) return x
+  return (async function* syncToAsync() { yield* x })()
+}

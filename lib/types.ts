@@ -1,0 +1,52 @@
+/** Anything `for await` can read. */
+export type AnyIterable<T> = Iterable<T> | AsyncIterable<T>
+
+/**
+ * What a stage is told about the pass it is part of. `stream.pipeline` passes
+ * `{ signal }` as a transform's second argument; a `Dataset` passes the epoch too.
+ */
+export interface StageContext {
+  readonly signal?: AbortSignal | undefined
+  /** The epoch this pass belongs to (0-based); seeds per-epoch randomness. */
+  readonly epoch?: number | undefined
+}
+
+/**
+ * A plain `(source) => AsyncGenerator` function, usable in `pipe`, in
+ * `Dataset.pipe` and as a transform in `stream.pipeline`.
+ */
+export interface Operator<I, O> {
+  (source: AnyIterable<I>, context?: StageContext): AsyncGenerator<O, void, undefined>
+  /** The stage's name and arguments, for `Dataset.summary()`. */
+  readonly label: string
+  /** The output size given the input size, where it can be known without reading. */
+  readonly sizeOf: (inputSize: number | undefined) => number | undefined
+}
+
+/** Options every operator takes. */
+export interface CommonOptions {
+  /** Aborting stops the stage: it throws the signal's reason and closes its source. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/** What a user function receives beside the item. */
+export interface ItemContext {
+  /** The item's position in this pass of the stream (0-based). */
+  readonly index: number
+  /** Aborted when the stage stops (abort, `break`, or an error elsewhere): cancel long work with it. */
+  readonly signal: AbortSignal
+}
+
+/** Builds an `Operator` from its generator, its label and its size rule. */
+export function defineOperator<I, O>(
+  label: string,
+  sizeOf: (inputSize: number | undefined) => number | undefined,
+  run: (source: AnyIterable<I>, context: StageContext) => AsyncGenerator<O, void, undefined>,
+): Operator<I, O> {
+  const op = (source: AnyIterable<I>, context?: StageContext): AsyncGenerator<O, void, undefined> => run(source, context ?? {})
+  return Object.assign(op, { label, sizeOf })
+}
+
+/** Size rules used by several operators. */
+export const sameSize = (n: number | undefined): number | undefined => n
+export const unknownSize = (): undefined => undefined
