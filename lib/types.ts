@@ -16,7 +16,9 @@ export interface StageContext {
  * `Dataset.pipe` and as a transform in `stream.pipeline`.
  */
 export interface Operator<I, O> {
-  (source: AnyIterable<I>, context?: StageContext): AsyncGenerator<O, void, undefined>
+  // NodeJS.ReadableStream is accepted so that @types/node's `stream.pipeline`
+  // overloads (which pass a stream-or-iterable to each transform) type-check.
+  (source: AnyIterable<I> | NodeJS.ReadableStream, context?: StageContext): AsyncGenerator<O, void, undefined>
   /** The stage's name and arguments, for `Dataset.summary()`. */
   readonly label: string
   /** The output size given the input size, where it can be known without reading. */
@@ -43,7 +45,8 @@ export function defineOperator<I, O>(
   sizeOf: (inputSize: number | undefined) => number | undefined,
   run: (source: AnyIterable<I>, context: StageContext) => AsyncGenerator<O, void, undefined>,
 ): Operator<I, O> {
-  const op = (source: AnyIterable<I>, context?: StageContext): AsyncGenerator<O, void, undefined> => run(source, context ?? {})
+  const op = (source: AnyIterable<I> | NodeJS.ReadableStream, context?: StageContext): AsyncGenerator<O, void, undefined> =>
+    run(source as AnyIterable<I>, context ?? {})
   return Object.assign(op, { label, sizeOf })
 }
 

@@ -62,7 +62,11 @@ export async function* parallel<I, O>(
       slot.settled = true
       slot.ok = ok
       if (ok) slot.value = v as O
-      else slot.error = v
+      else {
+        slot.error = v
+        // Fail fast: a call's error is raised at once, and the calls still running are aborted.
+        failed ??= slot
+      }
       changed()
     }
     const start = (item: I): void => {
@@ -100,8 +104,10 @@ export async function* parallel<I, O>(
         },
       )
     }
+    let failed: Slot<O> | undefined
     for (;;) {
       throwIfAborted(signal)
+      if (failed !== undefined) throw failed.error
       if (!sourceDone && !pulling && running < options.concurrency && queue.length < limit) pull()
       const at = options.ordered ? (queue[0]?.settled === true ? 0 : -1) : queue.findIndex((s) => s.settled)
       if (at >= 0) {

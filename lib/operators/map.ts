@@ -17,7 +17,7 @@ export interface MapOptions extends CommonOptions {
  * ever pulled ahead of the consumer.
  * @param fn receives the item and `{ index, signal }`
  * @example pipe(glob('img/*.jpg'), map(decodeImage, { concurrency: 4 }))
- * Errors: an error from `fn` or the source is raised in order, after the items before it; in-flight calls are aborted.
+ * Errors: an error from `fn` is raised as soon as it happens (calls in flight are aborted); a source error after the items read before it.
  * Cancellation: `break`, an error or the signal aborts in-flight calls (their `signal`) and closes the source.
  */
 export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike<O>, options: MapOptions = {}): Operator<I, O> {
