@@ -1,0 +1,27 @@
+import { checkDecodeOptions, decodeChecked, type DecodeOptions } from './decode.js'
+import type { LabeledPath } from '../sources/image-folder.js'
+import { oneHot } from '../sources/image-folder.js'
+import type { Sample } from '../tensors/collate.js'
+import type { ItemContext } from '../types.js'
+import { assertInteger } from '../internal/validate.js'
+
+export interface ImageSampleOptions extends DecodeOptions {
+  /** Make `y` a one-hot vector of this many classes (for `categoricalCrossentropy`); default: `y` is the class index. */
+  readonly numClasses?: number
+}
+
+/**
+ * A `map` function from a labelled path (`imageFolder`, `csv`) to a sample:
+ * `x` the decoded image, `y` the label (or its one-hot vector), `path` for errors.
+ * @example pipe(imageFolder('data'), map(imageSample({ size: [96, 96], numClasses: 5 }), { concurrency: 4 }), batch(32), collate())
+ * Errors: options are checked now; a bad image rejects with an ImageDecodeError naming its path.
+ */
+export function imageSample(options: ImageSampleOptions = {}): (item: LabeledPath, context?: ItemContext) => Promise<Sample> {
+  checkDecodeOptions('imageSample', options)
+  if (options.numClasses !== undefined) assertInteger('imageSample', 'numClasses', options.numClasses, 1)
+  const hot = options.numClasses !== undefined ? oneHot(options.numClasses) : undefined
+  return async function imageSampleOf(item: LabeledPath): Promise<Sample> {
+    const x = await decodeChecked(item.path, options)
+    return { x, y: hot !== undefined ? hot(item.label) : item.label, path: item.path }
+  }
+}

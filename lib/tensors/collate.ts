@@ -1,0 +1,117 @@
+import { defineOperator, sameSize, type Operator } from '../types.js'
+import { assertOneOf } from '../internal/validate.js'
+import { toFloat, type Normalize } from '../image/decode.js'
+
+/** A typed array with its shape: what travels through a pipeline instead of a tensor. */
+export interface TensorData {
+  readonly data: Float32Array | Int32Array | Uint8Array
+  readonly shape: readonly number[]
+  /** tfjs dtype to make; default: float32 for float data, int32 otherwise. */
+  readonly dtype?: 'float32' | 'int32'
+}
+
+/** One value of a sample: a number, a vector, or data with a shape (a decoded image). */
+export type Feature = number | readonly number[] | Float32Array | Int32Array | Uint8Array | TensorData
+
+/** A sample: inputs `x` (one, or named for multi-input models) and targets `y`. */
+export interface Sample {
+  readonly x: Feature | Readonly<Record<string, Feature>>
+  readonly y?: Feature | Readonly<Record<string, Feature>>
+  /** Where it came from, named in errors. */
+  readonly path?: string
+}
+
+/** A batch ready for `fit`: one typed array per input/target, never one tensor per sample. */
+export interface Batch {
+  readonly xs: TensorData | Readonly<Record<string, TensorData>>
+  readonly ys?: TensorData | Readonly<Record<string, TensorData>>
+}
+
+export interface CollateOptions {
+  /** Convert uint8 inputs (images decoded with `dtype: 'uint8'`) to float32 in one pass per batch, scaled so. Default: keep as given. */
+  readonly normalize?: Normalize
+}
+
+/**
+ * Stacks an array of samples (from `batch`) into one `Batch`: each input and
+ * target becomes a single typed array with a leading batch dimension, copied
+ * once. Tensors are made from it by `fit` at the sink, and disposed after the step.
+ * @example pipe(imageFolder('data'), map(loadSample), batch(32), collate(), prefetch(2))
+ * Errors: a sample whose shape or kind differs from the batch's first sample raises an error naming both.
+ * Cancellation: as its source.
+ */
+export function collate(options: CollateOptions = {}): Operator<readonly Sample[], Batch> {
+  if (options.normalize !== undefined && typeof options.normalize !== 'object') assertOneOf('collate', 'normalize', options.normalize, ['unit', 'symmetric', 'none'])
+  return defineOperator('collate', sameSize, async function* collateOperator(source) {
+    for await (const samples of source) yield collateSamples(samples, options)
+  })
+}
+
+/** `collate` for one batch. */
+export function collateSamples(samples: readonly Sample[], options: CollateOptions = {}): Batch {
+  if (samples.length === 0) throw new RangeError('collate: a batch needs at least one sample')
+  const first = samples[0] as Sample
+  const xs = stackField(samples, 'x', options.normalize)
+  if (first.y === undefined) return { xs }
+  return { xs, ys: stackField(samples, 'y', undefined) }
+}
+
+function stackField(samples: readonly Sample[], field: 'x' | 'y', normalize: Normalize | undefined): TensorData | Record<string, TensorData> {
+  const first = (samples[0] as Sample)[field]
+  if (isNamed(first)) {
+    const out: Record<string, TensorData> = {}
+    for (const key of Object.keys(first)) {
+      out[key] = stack(samples.map((s, i) => {
+        const v = s[field]
+        if (!isNamed(v) || !(key in v)) throw new TypeError(`collate: sample ${describe(s, i)} has no ${field}.${key}, which sample 0 has`)
+        return v[key] as Feature
+      }), samples, `${field}.${key}`, normalize)
+    }
+    return out
+  }
+  return stack(samples.map((s, i) => {
+    const v = s[field]
+    if (v === undefined || isNamed(v)) throw new TypeError(`collate: sample ${describe(s, i)} has ${v === undefined ? 'no' : 'a named'} ${field}, unlike sample 0`)
+    return v
+  }), samples, field, normalize)
+}
+
+function stack(values: readonly Feature[], samples: readonly Sample[], what: string, normalize: Normalize | undefined): TensorData {
+  const parts = values.map(asData)
+  const head = parts[0] as TensorData
+  const per = head.data.length
+  const float = head.data instanceof Float32Array || (head.dtype === 'float32')
+  const uint8ToFloat = head.data instanceof Uint8Array && normalize !== undefined
+  const out = float || uint8ToFloat ? new Float32Array(per * parts.length) : head.data instanceof Uint8Array ? new Uint8Array(per * parts.length) : new Int32Array(per * parts.length)
+  parts.forEach((p, i) => {
+    if (p.data.length !== per || !sameShape(p.shape, head.shape)) {
+      throw new RangeError(`collate: ${what} of sample ${describe(samples[i] as Sample, i)} has shape [${p.shape.join(', ')}], but sample ${describe(samples[0] as Sample, 0)} has [${head.shape.join(', ')}]`)
+    }
+    if (p.data.constructor !== head.data.constructor) {
+      throw new TypeError(`collate: ${what} of sample ${describe(samples[i] as Sample, i)} is a ${p.data.constructor.name}, but sample 0's is a ${head.data.constructor.name}`)
+    }
+    if (uint8ToFloat) toFloat(p.data as Uint8Array, head.shape[head.shape.length - 1] ?? 1, normalize, (out as Float32Array).subarray(i * per, (i + 1) * per))
+    else out.set(p.data, i * per)
+  })
+  const dtype = out instanceof Float32Array ? 'float32' : 'int32'
+  return { data: out, shape: [parts.length, ...head.shape], dtype }
+}
+
+function asData(v: Feature): TensorData {
+  if (typeof v === 'number') return { data: Number.isInteger(v) ? Int32Array.of(v) : Float32Array.of(v), shape: [] }
+  if (v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array) return { data: v, shape: [v.length] }
+  if (Array.isArray(v)) return { data: Float32Array.from(v as number[]), shape: [v.length] }
+  return v as TensorData
+}
+
+function isNamed(v: unknown): v is Readonly<Record<string, Feature>> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !('data' in v && 'shape' in v)
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i])
+}
+
+function describe(s: Sample, i: number): string {
+  return s.path !== undefined ? `${i} (${s.path})` : String(i)
+}

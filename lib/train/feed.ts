@@ -1,0 +1,178 @@
+import type * as tf from '@tensorflow/tfjs'
+import { Dataset } from '../dataset.js'
+import { from, type Source } from '../sources/from.js'
+import { fromSequence, isSequence, type Sequence } from '../sources/sequence.js'
+import { prefetch } from '../operators/prefetch.js'
+import { take } from '../operators/take.js'
+import { skip } from '../operators/skip.js'
+import { closeQuietly, raceAbort } from '../internal/abort.js'
+import { checkAgainstModel, toTensors, type TensorBatch } from './tensors.js'
+
+/** What `fit`, `evaluate` and `predict` accept as data. */
+export type DataSource = Source<unknown> | Sequence<unknown>
+
+export interface FeedOptions {
+  readonly where: string
+  readonly workers: number
+  readonly shuffle: boolean
+  readonly seed: number
+  readonly maxQueueSize: number
+  readonly stepsPerEpoch: number | undefined
+  readonly signal: AbortSignal | undefined
+  /** Resume: the epoch and step to start at (steps before it are not trained on). */
+  readonly startEpoch: number
+  readonly startStep: number
+  readonly model?: tf.LayersModel
+  /** Transforms each batch before tensors are made (the worker pool). */
+  readonly transform?: (batch: unknown) => Promise<unknown>
+}
+
+/** Timing of the data side of one epoch. */
+export interface FeedClock {
+  waitMs: number
+  steps: number
+}
+
+/**
+ * Feeds batches to tfjs' `fitDataset` loop, which calls `iterator()` at the
+ * start of each epoch and `next()` per step. A re-iterable source opens a
+ * fresh pass per epoch (cut at `stepsPerEpoch`); a one-shot source is read
+ * through one iterator, `stepsPerEpoch` batches an epoch, as `fit_generator`
+ * reads a `while True` generator. Tensors are made here, at the sink, one
+ * per input and target; tfjs disposes them after the step.
+ */
+export class Feed {
+  readonly data: Dataset<unknown>
+  readonly sequence: Sequence<unknown> | undefined
+  readonly options: FeedOptions
+  readonly clock: FeedClock = { waitMs: 0, steps: 0 }
+  /** True once a one-shot source has ended. */
+  exhausted = false
+  #shared: AsyncIterator<unknown> | undefined
+  readonly #open = new Set<AsyncIterator<unknown>>()
+  #checked = false
+  #epoch: number
+
+  constructor(source: DataSource, options: FeedOptions) {
+    this.options = options
+    this.#epoch = options.startEpoch
+    if (isSequence(source)) {
+      this.sequence = source
+      this.data = fromSequence(source, { workers: options.workers, shuffle: options.shuffle, seed: options.seed, startEpoch: options.startEpoch, startStep: options.startStep })
+    } else {
+      if (options.workers > 1) {
+        throw new RangeError(`${options.where}: workers applies to a Sequence (parallel getItem calls); for a dataset, set the parallelism in the pipeline with map(fn, { concurrency: ${options.workers} }), or use useMultiprocessing with a transform`)
+      }
+      this.sequence = undefined
+      this.data = source instanceof Dataset ? source : from(source as Source<unknown>)
+    }
+  }
+
+  /** Batches per epoch, when known. */
+  get steps(): number | undefined {
+    const size = this.data.size
+    const s = this.options.stepsPerEpoch
+    if (s !== undefined) return size !== undefined && !this.data.oneShot ? Math.min(s, size) : s
+    return size
+  }
+
+  /** A tfjs-layers dataset (only `iterator()` is used by fitDataset/evaluateDataset). */
+  asTfDataset(): tf.data.Dataset<tf.TensorContainer> {
+    const size = this.steps ?? null
+    return { size, iterator: async () => this.#epochIterator() } as unknown as tf.data.Dataset<tf.TensorContainer>
+  }
+
+  /** Sets the epoch the next `iterator()` call belongs to (fit's onEpochBegin). */
+  setEpoch(epoch: number): void {
+    this.#epoch = epoch
+  }
+
+  #openPass(epoch: number): AsyncIterator<unknown> {
+    const { stepsPerEpoch, maxQueueSize, startEpoch, startStep, signal } = this.options
+    let pass: AsyncIterable<unknown> = this.data.iterate({ epoch, ...(signal !== undefined ? { signal } : {}) })
+    if (this.sequence === undefined && epoch === startEpoch && startStep > 0) pass = skip(startStep)(pass)
+    const remaining = stepsPerEpoch === undefined ? undefined : epoch === startEpoch ? Math.max(0, stepsPerEpoch - startStep) : stepsPerEpoch
+    if (remaining !== undefined) pass = take(remaining)(pass)
+    if (this.options.transform !== undefined) pass = transformed(pass, this.options.transform)
+    return prefetch(maxQueueSize)(pass)
+  }
+
+  /** One epoch's view: lazy (the first, unused iterator tfjs opens costs nothing). */
+  #epochIterator(): { next: () => Promise<IteratorResult<TensorBatch | null>> } {
+    const epoch = this.#epoch
+    let it: AsyncIterator<unknown> | undefined
+    let taken = 0
+    const oneShot = this.data.oneShot
+    const limit = oneShot ? (epoch === this.options.startEpoch ? (this.options.stepsPerEpoch ?? Infinity) - this.options.startStep : (this.options.stepsPerEpoch ?? Infinity)) : Infinity
+    return {
+      next: async () => {
+        if (isAborted(this.options.signal) || taken >= limit) return { done: true, value: null }
+        if (it === undefined) {
+          if (oneShot) {
+            this.#shared ??= this.#track(this.#openShared())
+            it = this.#shared
+          } else it = this.#track(this.#openPass(epoch))
+        }
+        const t0 = performance.now()
+        let r: IteratorResult<unknown>
+        try {
+          r = await raceAbort(it.next(), this.options.signal)
+        } catch (err) {
+          if (isAborted(this.options.signal)) return { done: true, value: null }
+          throw err
+        }
+        if (r.done === true) {
+          this.#open.delete(it)
+          if (oneShot) this.exhausted = true
+          this.clock.waitMs += performance.now() - t0
+          return { done: true, value: null }
+        }
+        taken++
+        const tensors = toTensors(r.value, this.options.where)
+        if (!this.#checked && this.options.model !== undefined) {
+          this.#checked = true
+          try { checkAgainstModel(this.options.model, tensors, this.options.where) } catch (err) { disposeTree(tensors); throw err }
+        }
+        this.clock.waitMs += performance.now() - t0
+        this.clock.steps++
+        return { done: false, value: tensors }
+      },
+    }
+  }
+
+  #openShared(): AsyncIterator<unknown> {
+    const { maxQueueSize, startStep, signal } = this.options
+    let pass: AsyncIterable<unknown> = this.data.iterate(signal !== undefined ? { signal } : {})
+    if (startStep > 0) pass = skip(startStep)(pass)
+    if (this.options.transform !== undefined) pass = transformed(pass, this.options.transform)
+    return prefetch(maxQueueSize)(pass)
+  }
+
+  #track(it: AsyncIterator<unknown>): AsyncIterator<unknown> {
+    this.#open.add(it)
+    return it
+  }
+
+  /** Closes every pass still open (training stopped early, or ended with a one-shot source not read to its end). */
+  close(): void {
+    for (const it of this.#open) closeQuietly(it)
+    this.#open.clear()
+  }
+}
+
+async function* transformed(source: AsyncIterable<unknown>, fn: (batch: unknown) => Promise<unknown>): AsyncGenerator<unknown> {
+  for await (const b of source) yield await fn(b)
+}
+
+function disposeTree(t: TensorBatch): void {
+  for (const part of [t.xs, t.ys]) {
+    if (Array.isArray(part)) part.forEach((x) => x.dispose())
+    else if ('dispose' in part && typeof part.dispose === 'function') (part as tf.Tensor).dispose()
+    else Object.values(part).forEach((x) => (x as tf.Tensor).dispose())
+  }
+}
+
+/** Read through a function: the signal can abort while a step waits, which narrowing cannot see. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
+}

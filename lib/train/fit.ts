@@ -1,0 +1,215 @@
+import * as tf from '@tensorflow/tfjs'
+import { Dataset } from '../dataset.js'
+import { from } from '../sources/from.js'
+import { isSequence } from '../sources/sequence.js'
+import type { AnyIterable } from '../types.js'
+import { assertInteger, assertOneOf, assertSignal } from '../internal/validate.js'
+import { randomSeed } from '../internal/rng.js'
+import { isAsyncIterable, isIterable } from '../internal/iter.js'
+import { useBestBackend } from '../backend.js'
+import { Feed, type DataSource } from './feed.js'
+import { Progress, type Logs, type ProgressOutput } from './progress.js'
+import { WorkerPool, type WorkerTransform } from '../workers/pool.js'
+
+/** A tfjs callback object, or plain hooks `{ onEpochEnd(epoch, logs) {...} }`. */
+export type CallbackLike = tf.CustomCallbackArgs | tf.Callback
+
+export interface FitOptions {
+  /** Epochs to train up to (Keras `epochs`). Default 1. */
+  readonly epochs?: number
+  /** Batches per epoch. Default: the data's size when known. Required for one-shot sources (a generator object, a Readable) over more than one epoch. */
+  readonly stepsPerEpoch?: number
+  /** Epoch to start at (Keras `initial_epoch`): the seeds of later epochs are those of an uninterrupted run. */
+  readonly initialEpoch?: number
+  /** Step within `initialEpoch` to start at (resume mid-epoch; O(1) for a Sequence). */
+  readonly initialStep?: number
+  /** 0 silent, 1 progress bar on a terminal (one line per epoch otherwise), 2 one line per epoch. Default 1. */
+  readonly verbose?: 0 | 1 | 2
+  readonly callbacks?: CallbackLike | readonly CallbackLike[]
+  /** Validation batches: a dataset, Sequence or any source of batches, or `[xs, ys]` tensors. */
+  readonly validationData?: DataSource | readonly [tf.Tensor | tf.Tensor[], tf.Tensor | tf.Tensor[]]
+  /** Batches of `validationData` per validation (default: all). */
+  readonly validationSteps?: number
+  /** Weights per class (Keras `class_weight`). */
+  readonly classWeight?: tf.ClassWeight | tf.ClassWeight[] | tf.ClassWeightMap
+  /** Batches prepared ahead of training (Keras `max_queue_size`). Default 10. */
+  readonly maxQueueSize?: number
+  /** Sequence: `getItem` calls in flight; with `useMultiprocessing`: worker threads. Default 1. */
+  readonly workers?: number
+  /** Run `transform` on each batch in `workers` worker threads (Keras `use_multiprocessing`). */
+  readonly useMultiprocessing?: boolean
+  /** The JavaScript run in the worker threads: a module path (or URL) and an export name. */
+  readonly transform?: WorkerTransform
+  /** Sequence: permute the batch order every epoch (Keras `shuffle`). Default true. */
+  readonly shuffle?: boolean
+  /** Seed of the Sequence's per-epoch order. Default: random (printed in the History's stats). */
+  readonly seed?: number
+  /** Aborting stops at the next batch boundary and resolves with the History so far. */
+  readonly signal?: AbortSignal
+  /** Where progress goes. Default `process.stdout`. */
+  readonly output?: ProgressOutput
+}
+
+/** What happened, beside tfjs' History: the backend, the seed, and the data side's share of each epoch. */
+export interface FitStats {
+  readonly backend: string
+  readonly seed: number
+  /** Per epoch: the share of the epoch's time spent waiting for data (0..1). */
+  readonly waitShare: number[]
+  readonly epochSeconds: number[]
+  readonly steps: number[]
+  /** True when an abort signal stopped training. */
+  aborted: boolean
+  /** True when a one-shot source ran out before the last epoch. */
+  exhausted: boolean
+}
+
+export type FitHistory = tf.History & { readonly stats: FitStats }
+
+const fitKeys = new Set(['epochs', 'stepsPerEpoch', 'initialEpoch', 'initialStep', 'verbose', 'callbacks', 'validationData', 'validationSteps', 'classWeight', 'maxQueueSize', 'workers', 'useMultiprocessing', 'transform', 'shuffle', 'seed', 'signal', 'output'])
+
+/**
+ * Trains `model` on batches pulled from `data` with backpressure: Keras'
+ * `fit_generator`, for tfjs. `data` is a Dataset, a Sequence, a generator
+ * function, an (infinite) async iterable or generator object, or a Readable;
+ * a batch is `{ xs, ys }` (typed arrays with shapes, or tensors) or an array
+ * of samples `{ x, y }`. With only `(model, options)` it returns the last stage
+ * of a `stream.pipeline`.
+ * @example const history = await fit(model, pipe(files, map(load, { concurrency: 4 }), batch(32)), { epochs: 5, validationData: val })
+ * @example await pipeline(readable, map(parse), batch(32), fit(model, { stepsPerEpoch: 100, epochs: 3 }))
+ * Errors: bad options throw now; a data error rejects with it (naming the item), after closing the pipeline and disposing the batch's tensors.
+ * Cancellation: `signal` stops at a batch boundary and resolves with the History so far; the pipeline is closed.
+ */
+export function fit(model: tf.LayersModel, data: DataSource, options?: FitOptions): Promise<FitHistory>
+export function fit(model: tf.LayersModel, options?: FitOptions): (source: AnyIterable<unknown>) => Promise<FitHistory>
+export function fit(model: tf.LayersModel, dataOrOptions?: DataSource | FitOptions, maybeOptions?: FitOptions): Promise<FitHistory> | ((source: AnyIterable<unknown>) => Promise<FitHistory>) {
+  if (!(model instanceof tf.LayersModel)) throw new TypeError('fit: model must be a tfjs LayersModel (tf.sequential() or tf.model())')
+  if (dataOrOptions === undefined || isOptions(dataOrOptions)) {
+    const options = (dataOrOptions ?? {}) as FitOptions
+    checkFitOptions(options)
+    return (source: AnyIterable<unknown>) => runFit(model, from(source), options)
+  }
+  const options = maybeOptions ?? {}
+  checkFitOptions(options)
+  return runFit(model, dataOrOptions as DataSource, options)
+}
+
+function isOptions(x: unknown): boolean {
+  if (x === null || typeof x !== 'object' || x instanceof Dataset || isSequence(x) || isIterable(x) || isAsyncIterable(x)) return false
+  return Object.keys(x).every((k) => fitKeys.has(k))
+}
+
+function checkFitOptions(o: FitOptions): void {
+  for (const k of Object.keys(o)) if (!fitKeys.has(k)) throw new TypeError(`fit: unknown option ${JSON.stringify(k)}; the options are ${[...fitKeys].join(', ')}`)
+  if (o.epochs !== undefined) assertInteger('fit', 'epochs', o.epochs, 1)
+  if (o.stepsPerEpoch !== undefined) assertInteger('fit', 'stepsPerEpoch', o.stepsPerEpoch, 1)
+  if (o.initialEpoch !== undefined) assertInteger('fit', 'initialEpoch', o.initialEpoch, 0, (o.epochs ?? 1) - 1)
+  if (o.initialStep !== undefined) assertInteger('fit', 'initialStep', o.initialStep, 0)
+  if (o.verbose !== undefined) assertOneOf('fit', 'verbose', o.verbose, [0, 1, 2])
+  if (o.validationSteps !== undefined) assertInteger('fit', 'validationSteps', o.validationSteps, 1)
+  if (o.maxQueueSize !== undefined) assertInteger('fit', 'maxQueueSize', o.maxQueueSize, 1)
+  if (o.workers !== undefined) assertInteger('fit', 'workers', o.workers, 1)
+  if (o.seed !== undefined) assertInteger('fit', 'seed', o.seed, -(2 ** 53), 2 ** 53)
+  assertSignal('fit', o.signal)
+  if (o.useMultiprocessing === true && o.transform === undefined) {
+    throw new TypeError('fit: useMultiprocessing runs a transform in worker threads: give transform: { module, name } (JavaScript code; tfjs is never loaded in a worker)')
+  }
+  if (o.transform !== undefined && o.useMultiprocessing !== true) throw new TypeError('fit: transform runs in worker threads: set useMultiprocessing: true with it')
+}
+
+async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): Promise<FitHistory> {
+  const epochs = o.epochs ?? 1
+  const verbose = o.verbose ?? 1
+  const initialEpoch = o.initialEpoch ?? 0
+  const seed = o.seed ?? randomSeed()
+  const backend = await useBestBackend()
+  const progress = new Progress(o.output ?? process.stdout, verbose)
+  const pool = o.useMultiprocessing === true && o.transform !== undefined ? new WorkerPool(o.transform, { threads: o.workers ?? 1 }) : undefined
+  const feed = new Feed(data, {
+    where: 'fit', workers: pool !== undefined ? 1 : (o.workers ?? 1), shuffle: o.shuffle ?? true, seed, maxQueueSize: o.maxQueueSize ?? 10,
+    stepsPerEpoch: o.stepsPerEpoch, signal: o.signal, startEpoch: initialEpoch, startStep: o.initialStep ?? 0, model,
+    ...(pool !== undefined ? { transform: (b: unknown) => pool.run(b) } : {}),
+  })
+  if (feed.data.oneShot && o.stepsPerEpoch === undefined && epochs - initialEpoch > 1) {
+    pool?.destroy()
+    throw new TypeError(`fit: stepsPerEpoch is required: the data can be read only once (${feed.data.summary()}), so epochs are cut by step count, as with a fit_generator generator`)
+  }
+  const validation = o.validationData === undefined ? undefined
+    : Array.isArray(o.validationData) ? undefined
+      : new Feed(o.validationData as DataSource, { where: 'fit (validationData)', workers: 1, shuffle: false, seed, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.validationSteps, signal: o.signal, startEpoch: -1, startStep: 0 })
+  if (validation?.data.oneShot === true && epochs - initialEpoch > 1 && o.validationSteps === undefined) {
+    pool?.destroy()
+    throw new TypeError('fit: validationSteps is required: the validation data can be read only once, so each validation reads validationSteps batches of it')
+  }
+  const stats: FitStats = { backend: backend.name, seed, waitShare: [], epochSeconds: [], steps: [], aborted: false, exhausted: false }
+  let epochStart = 0
+  let waitAtStart = 0
+  let stepsAtStart = 0
+  let step = 0
+  const ours: tf.CustomCallbackArgs = {
+    onEpochBegin: async (epoch) => {
+      feed.setEpoch(epoch)
+      epochStart = performance.now()
+      waitAtStart = feed.clock.waitMs
+      stepsAtStart = feed.clock.steps
+      step = epoch === initialEpoch ? (o.initialStep ?? 0) : 0
+      const total = feed.steps
+      progress.epochBegin(epoch, epochs, total)
+    },
+    onBatchEnd: async (_batch, logs) => {
+      step++
+      const elapsed = performance.now() - epochStart
+      progress.batchEnd(step, numbers(logs), elapsed > 0 ? (feed.clock.waitMs - waitAtStart) / elapsed : 0)
+    },
+    onEpochEnd: async (epoch, logs) => {
+      const seconds = (performance.now() - epochStart) / 1000
+      const waitShare = seconds > 0 ? (feed.clock.waitMs - waitAtStart) / 1000 / seconds : 0
+      const steps = feed.clock.steps - stepsAtStart
+      stats.waitShare.push(waitShare)
+      stats.epochSeconds.push(seconds)
+      stats.steps.push(steps)
+      progress.epochEnd({ epoch, epochs, steps, seconds, waitShare, logs: numbers(logs) })
+      await feed.sequence?.onEpochEnd?.(epoch)
+      if (feed.exhausted && epoch + 1 < epochs) {
+        stats.exhausted = true
+        progress.line(`fit: the data ran out after ${feed.clock.steps} steps, before epoch ${epoch + 2} of ${epochs}; training stops (give a longer source or fewer stepsPerEpoch)`)
+        model.stopTraining = true
+      }
+      if (o.signal?.aborted === true) model.stopTraining = true
+    },
+  }
+  const onAbort = (): void => { stats.aborted = true; model.stopTraining = true }
+  o.signal?.addEventListener('abort', onAbort, { once: true })
+  if (o.signal?.aborted === true) onAbort()
+  const user = o.callbacks === undefined ? [] : Array.isArray(o.callbacks) ? o.callbacks : [o.callbacks as CallbackLike]
+  progress.line(`tfpipe: training on the ${backend.name} backend${backend.native ? '' : ' (slow: see "Installing the native backend")'}; ${feed.data.summary()}`)
+  try {
+    const args: tf.ModelFitDatasetArgs<tf.TensorContainer> = {
+      epochs,
+      initialEpoch,
+      verbose: 0,
+      yieldEvery: 'never',
+      callbacks: [ours, ...user] as tf.CustomCallbackArgs[],
+      ...(o.classWeight !== undefined ? { classWeight: o.classWeight } : {}),
+      ...(validation !== undefined ? { validationData: validation.asTfDataset() } : {}),
+      ...(Array.isArray(o.validationData) ? { validationData: o.validationData as [tf.Tensor, tf.Tensor] } : {}),
+      ...(o.validationSteps !== undefined && validation !== undefined ? { validationBatches: o.validationSteps } : {}),
+    }
+    const history = await model.fitDataset(feed.asTfDataset(), args)
+    return Object.assign(history, { stats })
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort)
+    feed.close()
+    validation?.close()
+    await pool?.destroy()
+  }
+}
+
+function numbers(logs: tf.Logs | undefined): Logs {
+  const out: Record<string, number> = {}
+  for (const [k, v] of Object.entries(logs ?? {})) {
+    if (k === 'batch' || k === 'size') continue
+    if (typeof v === 'number') out[k] = v
+  }
+  return out
+}

@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs'
+import { collateSamples, type Batch, type Sample, type TensorData } from '../tensors/collate.js'
+
+/** What a training batch may be: typed arrays with shapes, tensors, arrays of either (multi-input), or samples to collate. */
+export type BatchLike =
+  | Batch
+  | { readonly xs: TensorLikeIn | readonly TensorLikeIn[] | Readonly<Record<string, TensorLikeIn>>, readonly ys?: TensorLikeIn | readonly TensorLikeIn[] | Readonly<Record<string, TensorLikeIn>> }
+  | readonly Sample[]
+
+type TensorLikeIn = TensorData | tf.Tensor
+
+type TensorTree = tf.Tensor | tf.Tensor[] | Record<string, tf.Tensor>
+
+/** The tensors of one batch, made at the sink (one per input and target), to be disposed after the step. */
+export interface TensorBatch {
+  readonly xs: TensorTree
+  readonly ys: TensorTree
+}
+
+/** Converts one batch to tensors. Typed arrays are wrapped once; tensors given by the user are used as they are (tfjs disposes them after the step). */
+export function toTensors(value: unknown, where: string): TensorBatch {
+  const batch = Array.isArray(value) ? collateSamples(value as Sample[]) : value
+  if (batch === null || typeof batch !== 'object' || !('xs' in batch)) {
+    throw new TypeError(`${where}: a batch must be { xs, ys } (typed arrays with shapes, or tensors) or an array of samples { x, y }, got ${describeValue(batch)}`)
+  }
+  const b = batch as { xs: unknown, ys?: unknown }
+  const made: tf.Tensor[] = []
+  try {
+    const xs = tree(b.xs, made, `${where}: xs`)
+    const ys = b.ys === undefined ? [] : tree(b.ys, made, `${where}: ys`)
+    return { xs, ys }
+  } catch (err) {
+    tf.dispose(made)
+    throw err
+  }
+}
+
+function tree(v: unknown, made: tf.Tensor[], what: string): TensorTree {
+  if (v instanceof tf.Tensor) return v
+  if (Array.isArray(v)) return v.map((x, i) => leaf(x, made, `${what}[${i}]`))
+  if (isTensorData(v)) return leaf(v, made, what)
+  if (typeof v === 'object' && v !== null) {
+    const out: Record<string, tf.Tensor> = {}
+    for (const [k, x] of Object.entries(v)) out[k] = leaf(x, made, `${what}.${k}`)
+    return out
+  }
+  throw new TypeError(`${what} must be a tensor, { data, shape }, or an array or record of them, got ${describeValue(v)}`)
+}
+
+function leaf(v: unknown, made: tf.Tensor[], what: string): tf.Tensor {
+  if (v instanceof tf.Tensor) return v
+  if (!isTensorData(v)) throw new TypeError(`${what} must be a tensor or { data, shape }, got ${describeValue(v)}`)
+  const size = v.shape.reduce((a, d) => a * d, 1)
+  if (size !== v.data.length) throw new RangeError(`${what}: shape [${v.shape.join(', ')}] needs ${size} values, data has ${v.data.length}`)
+  const dtype = v.dtype ?? (v.data instanceof Float32Array ? 'float32' : 'int32')
+  const data = v.data instanceof Uint8Array ? (dtype === 'float32' ? Float32Array.from(v.data) : Int32Array.from(v.data)) : v.data
+  const t = tf.tensor(data, [...v.shape], dtype)
+  made.push(t)
+  return t
+}
+
+function isTensorData(v: unknown): v is TensorData {
+  return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && ArrayBuffer.isView((v as TensorData).data)
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return `an array of ${v.length}`
+  if (typeof v === 'object') return `an object with keys ${Object.keys(v).join(', ') || '(none)'}`
+  return typeof v
+}
+
+/** Shapes of a tensor tree, for checks against the model. */
+export function shapesOf(t: TensorTree): number[][] {
+  if (t instanceof tf.Tensor) return [t.shape]
+  if (Array.isArray(t)) return t.map((x) => x.shape)
+  return Object.values(t).map((x) => x.shape)
+}
+
+/**
+ * Checks the first batch against the model before training, so a wrong image
+ * size fails at once with both shapes, not deep inside a kernel.
+ */
+export function checkAgainstModel(model: tf.LayersModel, batch: TensorBatch, where: string): void {
+  const xs = shapesOf(batch.xs)
+  const inputs = model.inputs.map((i) => i.shape)
+  if (!(batch.xs instanceof tf.Tensor) && !Array.isArray(batch.xs)) return // named inputs: tfjs checks names and shapes
+  if (xs.length !== inputs.length) throw new RangeError(`${where}: the model has ${inputs.length} input(s), the batch has ${xs.length}`)
+  xs.forEach((shape, i) => {
+    const want = inputs[i] ?? []
+    const ok = shape.length === want.length && want.every((d, k) => k === 0 || d === null || d === shape[k])
+    if (!ok) throw new RangeError(`${where}: the batch's input ${i} has shape [${shape.join(', ')}], the model expects [${want.map((d) => d ?? 'batch').join(', ')}]`)
+  })
+  const ys = shapesOf(batch.ys)
+  const outputs = model.outputs.map((o) => o.shape)
+  ys.forEach((shape, i) => {
+    const want = outputs[i]
+    if (want === undefined || shape.length < 2) return // sparse labels (class indices): tfjs checks them against the loss
+    const last = want[want.length - 1]
+    if (shape.length === want.length && last !== null && shape[shape.length - 1] !== last) {
+      throw new RangeError(`${where}: the batch's target ${i} has shape [${shape.join(', ')}], the model's output is [${want.map((d) => d ?? 'batch').join(', ')}] (labels wider or narrower than the model's output)`)
+    }
+  })
+}
