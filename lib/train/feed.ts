@@ -48,6 +48,13 @@ export class Feed {
   readonly clock: FeedClock = { waitMs: 0, steps: 0 }
   /** True once a one-shot source has ended. */
   exhausted = false
+  /**
+   * A data error, held while the epoch is closed normally (tfjs keeps running
+   * totals as tensors that only an epoch end frees); `fit` rethrows it.
+   */
+  failure: { error: unknown } | undefined
+  /** Another feed whose failure should end this one too (validation ends when training failed). */
+  linked: Feed | undefined
   #shared: AsyncIterator<unknown> | undefined
   readonly #open = new Set<AsyncIterator<unknown>>()
   #checked = false
@@ -106,7 +113,7 @@ export class Feed {
     const limit = oneShot ? (epoch === this.options.startEpoch ? (this.options.stepsPerEpoch ?? Infinity) - this.options.startStep : (this.options.stepsPerEpoch ?? Infinity)) : Infinity
     return {
       next: async () => {
-        if (isAborted(this.options.signal) || taken >= limit) return { done: true, value: null }
+        if (isAborted(this.options.signal) || taken >= limit || this.failure !== undefined || this.linked?.failure !== undefined) return { done: true, value: null }
         if (it === undefined) {
           if (oneShot) {
             this.#shared ??= this.#track(this.#openShared())
@@ -119,7 +126,7 @@ export class Feed {
           r = await raceAbort(it.next(), this.options.signal)
         } catch (err) {
           if (isAborted(this.options.signal)) return { done: true, value: null }
-          throw err
+          return this.#fail(err)
         }
         if (r.done === true) {
           this.#open.delete(it)
@@ -128,16 +135,33 @@ export class Feed {
           return { done: true, value: null }
         }
         taken++
-        const tensors = toTensors(r.value, this.options.where)
+        let tensors: TensorBatch
+        try {
+          tensors = toTensors(r.value, this.options.where)
+        } catch (err) {
+          return this.#fail(err)
+        }
         if (!this.#checked && this.options.model !== undefined) {
           this.#checked = true
-          try { checkAgainstModel(this.options.model, tensors, this.options.where) } catch (err) { disposeTree(tensors); throw err }
+          try { checkAgainstModel(this.options.model, tensors, this.options.where) } catch (err) { disposeTree(tensors); return this.#fail(err) }
         }
         this.clock.waitMs += performance.now() - t0
         this.clock.steps++
         return { done: false, value: tensors }
       },
     }
+  }
+
+  /** Holds the error, ends the epoch, and asks the model to stop. */
+  #fail(error: unknown): IteratorResult<TensorBatch | null> {
+    this.failure ??= { error }
+    if (this.options.model !== undefined) this.options.model.stopTraining = true
+    return { done: true, value: null }
+  }
+
+  /** Rejects with the held data error, if any. */
+  rethrow(): void {
+    if (this.failure !== undefined) throw this.failure.error
   }
 
   #openShared(): AsyncIterator<unknown> {

@@ -25,7 +25,8 @@ export interface FitOptions {
   readonly initialStep?: number
   /** 0 silent, 1 progress bar on a terminal (one line per epoch otherwise), 2 one line per epoch. Default 1. */
   readonly verbose?: 0 | 1 | 2
-  readonly callbacks?: CallbackLike | readonly CallbackLike[]
+  /** Plain hooks `{ onEpochEnd(epoch, logs) {...} }`, or an array of them and tfjs callbacks (`[tf.callbacks.earlyStopping(...)]`). */
+  readonly callbacks?: tf.CustomCallbackArgs | readonly CallbackLike[]
   /** Validation batches: a dataset, Sequence or any source of batches, or `[xs, ys]` tensors. */
   readonly validationData?: DataSource | readonly [tf.Tensor | tf.Tensor[], tf.Tensor | tf.Tensor[]]
   /** Batches of `validationData` per validation (default: all). */
@@ -136,7 +137,8 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
   }
   const validation = o.validationData === undefined ? undefined
     : Array.isArray(o.validationData) ? undefined
-      : new Feed(o.validationData as DataSource, { where: 'fit (validationData)', workers: 1, shuffle: false, seed, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.validationSteps, signal: o.signal, startEpoch: -1, startStep: 0 })
+      : new Feed(o.validationData as DataSource, { where: 'fit (validationData)', workers: 1, shuffle: false, seed, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.validationSteps, signal: o.signal, startEpoch: -1, startStep: 0, model })
+  if (validation !== undefined) validation.linked = feed
   if (validation?.data.oneShot === true && epochs - initialEpoch > 1 && o.validationSteps === undefined) {
     pool?.destroy()
     throw new TypeError('fit: validationSteps is required: the validation data can be read only once, so each validation reads validationSteps batches of it')
@@ -162,6 +164,7 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
       progress.batchEnd(step, numbers(logs), elapsed > 0 ? (feed.clock.waitMs - waitAtStart) / elapsed : 0)
     },
     onEpochEnd: async (epoch, logs) => {
+      if (feed.failure !== undefined || validation?.failure !== undefined) return // fit rejects with the data error
       const seconds = (performance.now() - epochStart) / 1000
       const waitShare = seconds > 0 ? (feed.clock.waitMs - waitAtStart) / 1000 / seconds : 0
       const steps = feed.clock.steps - stepsAtStart
@@ -181,7 +184,7 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
   const onAbort = (): void => { stats.aborted = true; model.stopTraining = true }
   o.signal?.addEventListener('abort', onAbort, { once: true })
   if (o.signal?.aborted === true) onAbort()
-  const user = o.callbacks === undefined ? [] : Array.isArray(o.callbacks) ? o.callbacks : [o.callbacks as CallbackLike]
+  const user: readonly CallbackLike[] = o.callbacks === undefined ? [] : Array.isArray(o.callbacks) ? o.callbacks : [o.callbacks as CallbackLike]
   progress.line(`tfpipe: training on the ${backend.name} backend${backend.native ? '' : ' (slow: see "Installing the native backend")'}; ${feed.data.summary()}`)
   try {
     const args: tf.ModelFitDatasetArgs<tf.TensorContainer> = {
@@ -189,13 +192,15 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
       initialEpoch,
       verbose: 0,
       yieldEvery: 'never',
-      callbacks: [ours, ...user] as tf.CustomCallbackArgs[],
+      callbacks: [ours, ...user].map((c) => (c instanceof tf.Callback || c instanceof tf.CustomCallback ? c : new tf.CustomCallback(c, 'never'))) as tf.CustomCallbackArgs[],
       ...(o.classWeight !== undefined ? { classWeight: o.classWeight } : {}),
       ...(validation !== undefined ? { validationData: validation.asTfDataset() } : {}),
       ...(Array.isArray(o.validationData) ? { validationData: o.validationData as [tf.Tensor, tf.Tensor] } : {}),
       ...(o.validationSteps !== undefined && validation !== undefined ? { validationBatches: o.validationSteps } : {}),
     }
     const history = await model.fitDataset(feed.asTfDataset(), args)
+    feed.rethrow()
+    validation?.rethrow()
     return Object.assign(history, { stats })
   } finally {
     o.signal?.removeEventListener('abort', onAbort)

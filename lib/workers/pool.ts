@@ -49,10 +49,21 @@ export class WorkerPool {
     this.#pool = new Piscina({ filename: runnerFile(), minThreads: threads, maxThreads: threads, idleTimeout: 1000 })
   }
 
-  /** Runs the transform on `value` in a worker; the typed arrays in `value` are moved there. */
-  run(value: unknown): Promise<unknown> {
+  /**
+   * Runs the transform on `value` in a worker. The typed arrays in `value` are
+   * moved there (not copied), so `value` must not be used again: make fresh
+   * arrays per batch (decoding does), not the same batch objects every epoch.
+   */
+  async run(value: unknown): Promise<unknown> {
     const task: WorkerTask = { module: this.#module, name: this.#name, value }
-    return this.#pool.run(task, { transferList: transferables(value) })
+    try {
+      return await this.#pool.run(task, { transferList: transferables(value) })
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'DataCloneError') {
+        throw new TypeError(`WorkerPool: the batch cannot be sent to a worker thread (${err.message}). Its typed arrays move to the worker without copying, so a batch object can be sent only once: make fresh arrays per epoch (a generator function, decoding) instead of reusing the same batches (an array source, cache())`, { cause: err })
+      }
+      throw err
+    }
   }
 
   get threads(): number {

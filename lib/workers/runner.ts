@@ -21,5 +21,5 @@ export default async function runTransform(task: WorkerTask): Promise<unknown> {
   const result = await fn(task.value)
   const buffers = transferables(result)
   if (buffers.length === 0) return result
-  return { [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: result }
+  return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: result } as unknown as ArrayBuffer)
 }
