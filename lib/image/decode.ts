@@ -73,8 +73,11 @@ export function checkDecodeOptions(where: string, options: DecodeOptions): void 
  * Errors: rejects with an ImageDecodeError naming the file and the reason (unreadable, truncated, not an image, too many pixels).
  * Cancellation: none inside one image (it takes milliseconds); stop the pipeline around it.
  */
-export async function decodeImage(input: string | Buffer | Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+export function decodeImage(input: string | Buffer | Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
   checkDecodeOptions('decodeImage', options)
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    throw new TypeError(`decodeImage: input must be a file path or a Buffer, got ${input === null ? 'null' : typeof input}`)
+  }
   return decodeChecked(input, options)
 }
 
@@ -96,19 +99,33 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
       const [height, width] = options.size
       img = img.resize({ width, height, fit: options.fit ?? 'fill', kernel: options.kernel ?? 'linear', fastShrinkOnLoad: true, background: { r: 0, g: 0, b: 0, alpha: 1 } })
     }
-    if (channels === 1) img = img.flatten({ background: '#000000' }).toColourspace('b-w')
-    else if (channels === 3) img = img.flatten({ background: '#000000' }).toColourspace('srgb')
+    if (channels === 1 || channels === 3) img = img.flatten({ background: '#000000' }).toColourspace('srgb')
     else img = img.toColourspace('srgb').ensureAlpha()
     raw = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
   } catch (err) {
     throw new ImageDecodeError(name, reasonOf(err), { cause: err })
   }
   const { info } = raw
-  if (info.channels !== channels) throw new ImageDecodeError(name, `expected ${channels} channels after conversion, got ${info.channels}`)
+  const got = channels === 1 ? 3 : channels
+  if (info.channels !== got) throw new ImageDecodeError(name, `expected ${got} channels after conversion, got ${info.channels}`)
   const shape: [number, number, number] = [info.height, info.width, channels]
-  const bytes = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength)
+  const rgb = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength)
+  const bytes = channels === 1 ? luma(rgb) : rgb
   if (dtype === 'uint8') return { data: bytes, shape }
   return { data: toFloat(bytes, channels, options.normalize ?? 'unit'), shape }
+}
+
+/**
+ * RGB to grey as Pillow's convert('L') and tf.image.rgb_to_grayscale do (ITU-R 601
+ * luma on the sRGB values), so grey models see what they saw in Python.
+ * (sharp's own b-w conversion uses CIE lightness, which is brighter for reds.)
+ */
+function luma(rgb: Uint8Array): Uint8Array {
+  const out = new Uint8Array(rgb.length / 3)
+  for (let i = 0, j = 0; i < out.length; i++, j += 3) {
+    out[i] = ((rgb[j] as number) * 19595 + (rgb[j + 1] as number) * 38470 + (rgb[j + 2] as number) * 7471 + 0x8000) >> 16
+  }
+  return out
 }
 
 /** One pass from bytes to scaled floats. */

@@ -1,5 +1,6 @@
 import { checkDecodeOptions, decodeChecked, type DecodeOptions } from './decode.js'
 import type { LabeledPath } from '../sources/image-folder.js'
+import type { CsvRow } from '../sources/csv.js'
 import { oneHot } from '../sources/image-folder.js'
 import type { Sample } from '../tensors/collate.js'
 import type { ItemContext } from '../types.js'
@@ -16,12 +17,13 @@ export interface ImageSampleOptions extends DecodeOptions {
  * @example pipe(imageFolder('data'), map(imageSample({ size: [96, 96], numClasses: 5 }), { concurrency: 4 }), batch(32), collate())
  * Errors: options are checked now; a bad image rejects with an ImageDecodeError naming its path.
  */
-export function imageSample(options: ImageSampleOptions = {}): (item: LabeledPath, context?: ItemContext) => Promise<Sample> {
+export function imageSample(options: ImageSampleOptions = {}): (item: LabeledPath | CsvRow, context?: ItemContext) => Promise<Sample> {
   checkDecodeOptions('imageSample', options)
   if (options.numClasses !== undefined) assertInteger('imageSample', 'numClasses', options.numClasses, 1)
   const hot = options.numClasses !== undefined ? oneHot(options.numClasses) : undefined
-  return async function imageSampleOf(item: LabeledPath): Promise<Sample> {
+  return async function imageSampleOf(item: LabeledPath | CsvRow): Promise<Sample> {
     const x = await decodeChecked(item.path, options)
-    return { x, y: hot !== undefined ? hot(item.label) : item.label, path: item.path }
+    const given = 'y' in item ? item.y : undefined
+    return { x, y: given ?? (hot !== undefined ? hot(item.label) : item.label), path: item.path }
   }
 }
