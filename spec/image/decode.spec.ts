@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile, readFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import * as tf from '@tensorflow/tfjs'
 import { decodeImage, ImageDecodeError, useBestBackend } from '../../lib/index.js'
 import { pillowBilinear } from './pillow-resize.js'
@@ -14,7 +14,7 @@ let dir = ''
 const file = (name: string) => join(dir, name)
 
 /** A w x h image: left half red, right half blue (so orientation and crops are visible). */
-function halves(w: number, h: number): sharp.Sharp {
+function halves(w: number, h: number): Sharp {
   const px = Buffer.alloc(w * h * 3)
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px.set(x < w / 2 ? [255, 0, 0] : [0, 0, 255], (y * w + x) * 3)
   return sharp(px, { raw: { width: w, height: h, channels: 3 } })
