@@ -34,6 +34,9 @@ export async function* parallel<I, O>(
 ): AsyncGenerator<O, void, undefined> {
   const { controller, dispose } = linkedController(...options.signals)
   const signal = controller.signal
+  // Waits race the signal only when a caller gave one: the internal abort (in
+  // `finally`) happens when nobody is waiting, and racing costs a listener per wait.
+  const external = options.signals.some((s) => s !== undefined) ? signal : undefined
   const it = asyncIteratorOf(source)
   let finished = false
   try {
@@ -41,9 +44,10 @@ export async function* parallel<I, O>(
     if (options.concurrency === 1 && options.readAhead === 0) {
       // The sequential case without the bookkeeping: one item at a time.
       for (let index = 0; ; index++) {
-        const r = await raceAbort(it.next(), signal)
+        const r = external === undefined ? await it.next() : await raceAbort(it.next(), external)
         if (r.done === true) { finished = true; return }
-        yield await raceAbort(Promise.resolve(fn(r.value, { index, signal })), signal)
+        const v = fn(r.value, { index, signal })
+        yield isPromiseLike(v) ? await (external === undefined ? v : raceAbort(Promise.resolve(v), external)) : v
       }
     }
     const queue: Array<Slot<O>> = []
@@ -52,13 +56,16 @@ export async function* parallel<I, O>(
     let index = 0
     let pulling = false
     let sourceDone = false
+    let failed: Slot<O> | undefined
     let wake: (() => void) | undefined
     const changed = (): void => {
       const w = wake
       wake = undefined
       w?.()
     }
+    signal.addEventListener('abort', changed, { once: true })
     const settle = (slot: Slot<O>, ok: boolean, v: unknown): void => {
+      running--
       slot.settled = true
       slot.ok = ok
       if (ok) slot.value = v as O
@@ -77,51 +84,50 @@ export async function* parallel<I, O>(
       try {
         result = fn(item, { index: index++, signal })
       } catch (err) {
-        running--
         settle(slot, false, err)
         return
       }
-      Promise.resolve(result).then(
-        (v) => { running--; settle(slot, true, v) },
-        (e: unknown) => { running--; settle(slot, false, e) },
-      )
+      if (isPromiseLike(result)) result.then((v) => settle(slot, true, v), (e: unknown) => settle(slot, false, e))
+      else settle(slot, true, result)
     }
-    const pull = (): void => {
-      pulling = true
-      it.next().then(
-        (r) => {
-          pulling = false
-          if (r.done === true) sourceDone = true
-          else if (!signal.aborted) start(r.value)
-          changed()
-        },
-        (err: unknown) => {
-          pulling = false
-          sourceDone = true
-          // A source error takes its place in the queue: items pulled before it are delivered first.
-          queue.push({ settled: true, ok: false, error: err })
-          changed()
-        },
-      )
+    const onPulled = (r: IteratorResult<I>): void => {
+      pulling = false
+      if (r.done === true) sourceDone = true
+      else if (!signal.aborted) start(r.value)
+      changed()
     }
-    let failed: Slot<O> | undefined
+    const onPullError = (err: unknown): void => {
+      pulling = false
+      sourceDone = true
+      // A source error takes its place in the queue: items pulled before it are delivered first.
+      queue.push({ settled: true, ok: false, error: err })
+      changed()
+    }
     for (;;) {
       throwIfAborted(signal)
       if (failed !== undefined) throw failed.error
-      if (!sourceDone && !pulling && running < options.concurrency && queue.length < limit) pull()
-      const at = options.ordered ? (queue[0]?.settled === true ? 0 : -1) : queue.findIndex((s) => s.settled)
+      if (!sourceDone && !pulling && running < options.concurrency && queue.length < limit) {
+        pulling = true
+        it.next().then(onPulled, onPullError)
+      }
+      let at = -1
+      if (options.ordered) { if (queue[0]?.settled === true) at = 0 } else at = queue.findIndex((s) => s.settled)
       if (at >= 0) {
-        const [slot] = queue.splice(at, 1) as [Slot<O>]
+        const slot = (at === 0 ? queue.shift() : queue.splice(at, 1)[0]) as Slot<O>
         if (!slot.ok) throw slot.error
         yield slot.value as O
         continue
       }
       if (sourceDone && queue.length === 0 && !pulling) { finished = true; return }
-      await raceAbort(new Promise<void>((resolve) => { wake = resolve }), signal)
+      await new Promise<void>((resolve) => { wake = resolve })
     }
   } finally {
     controller.abort(new DOMException('the stage stopped', 'AbortError'))
     dispose()
     if (!finished) closeQuietly(it)
   }
+}
+
+export function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
