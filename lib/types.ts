@@ -37,6 +37,8 @@ export interface ItemContext {
   readonly index: number
   /** Aborted when the stage stops (abort, `break`, or an error elsewhere): cancel long work with it. */
   readonly signal: AbortSignal
+  /** The epoch of this pass, inside a `Dataset` (seeds per-epoch randomness such as augmentation). */
+  readonly epoch?: number | undefined
 }
 
 /** Builds an `Operator` from its generator, its label and its size rule. */

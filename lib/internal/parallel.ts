@@ -10,6 +10,8 @@ export interface ParallelOptions {
   /** Deliver in input order (true) or as finished (false). */
   readonly ordered: boolean
   readonly signals: ReadonlyArray<AbortSignal | undefined>
+  /** Passed to `fn` in its context. */
+  readonly epoch?: number | undefined
 }
 
 interface Slot<O> {
@@ -46,7 +48,7 @@ export async function* parallel<I, O>(
       for (let index = 0; ; index++) {
         const r = external === undefined ? await it.next() : await raceAbort(it.next(), external)
         if (r.done === true) { finished = true; return }
-        const v = fn(r.value, { index, signal })
+        const v = fn(r.value, { index, signal, epoch: options.epoch })
         yield isPromiseLike(v) ? await (external === undefined ? v : raceAbort(Promise.resolve(v), external)) : v
       }
     }
@@ -82,7 +84,7 @@ export async function* parallel<I, O>(
       running++
       let result: O | PromiseLike<O>
       try {
-        result = fn(item, { index: index++, signal })
+        result = fn(item, { index: index++, signal, epoch: options.epoch })
       } catch (err) {
         settle(slot, false, err)
         return

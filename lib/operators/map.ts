@@ -29,5 +29,5 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
   assertSignal('map', signal)
   const label = concurrency > 1 ? `map(${fn.name || 'fn'}, concurrency ${concurrency}${ordered ? '' : ', unordered'})` : `map(${fn.name || 'fn'})`
   return defineOperator(label, sameSize, (source, context) =>
-    parallel(source, fn, { concurrency, readAhead, ordered, signals: [signal, context.signal] }))
+    parallel(source, fn, { concurrency, readAhead, ordered, signals: [signal, context.signal], epoch: context.epoch }))
 }
