@@ -1,8 +1,8 @@
-import { checkDecodeOptions, decodeChecked, type DecodeOptions } from './decode.js'
+import { affineOf, checkDecodeOptions, decodeChecked, type DecodeOptions } from './decode.js'
 import type { LabeledPath } from '../sources/image-folder.js'
 import type { CsvRow } from '../sources/csv.js'
 import { oneHot } from '../sources/image-folder.js'
-import type { Sample } from '../tensors/collate.js'
+import type { Sample, TensorData } from '../tensors/collate.js'
 import type { ItemContext } from '../types.js'
 import { assertInteger } from '../internal/validate.js'
 import { applyAugment, checkAugmentOptions, drawAugment, type AugmentOptions } from './augment.js'
@@ -17,6 +17,8 @@ export interface ImageSampleOptions extends DecodeOptions {
 /**
  * A `map` function from a labelled path (`imageFolder`, `csv`) to a sample:
  * `x` the decoded image, `y` the label (or its one-hot vector), `path` for errors.
+ * `x` holds the image's bytes with its normalisation attached (`scale`,
+ * `offset`); the floats are made by TensorFlow when the batch becomes a tensor.
  * @example pipe(imageFolder('data'), map(imageSample({ size: [96, 96], numClasses: 5 }), { concurrency: 4 }), batch(32), collate())
  * Errors: options are checked now; a bad image rejects with an ImageDecodeError naming its path.
  */
@@ -26,11 +28,16 @@ export function imageSample(options: ImageSampleOptions = {}): (item: LabeledPat
   const hot = options.numClasses !== undefined ? oneHot(options.numClasses) : undefined
   const augment = options.augment
   if (augment !== undefined) checkAugmentOptions('imageSample', augment)
+  // Images travel as bytes; float output is the bytes with their scaling attached,
+  // applied by TensorFlow when the batch's tensor is made (see TensorData.scale).
+  const asBytes: DecodeOptions = { ...options, dtype: 'uint8' }
+  const affine = options.dtype === 'uint8' ? undefined : affineOf(options.normalize ?? 'unit')
   return async function imageSampleOf(item: LabeledPath | CsvRow, context?: ItemContext): Promise<Sample> {
     const epoch = context?.epoch ?? 0
-    const x = augment === undefined
-      ? await decodeChecked(item.path, options)
-      : await decodeChecked(item.path, options, (img, size) => applyAugment(img, drawAugment(augment, item.path, epoch, size)))
+    const img = augment === undefined
+      ? await decodeChecked(item.path, asBytes)
+      : await decodeChecked(item.path, asBytes, (s, size) => applyAugment(s, drawAugment(augment, item.path, epoch, size)))
+    const x: TensorData = affine === undefined ? img : { data: img.data, shape: img.shape, dtype: 'float32', ...affine }
     const given = 'y' in item ? item.y : undefined
     return { x, y: given ?? (hot !== undefined ? hot(item.label) : item.label), path: item.path }
   }

@@ -4,7 +4,9 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { batch, collate, csv, imageFolder, imageSample, map, oneHot, pipe, toArray, type TensorData } from '../../lib/index.js'
+import * as tf from '@tensorflow/tfjs'
+import { toTensors } from '../../lib/train/tensors.js'
+import { batch, collate, csv, imageFolder, imageSample, map, oneHot, pipe, toArray, useBestBackend, type TensorData } from '../../lib/index.js'
 
 let root = ''
 before(async () => {
@@ -52,8 +54,9 @@ describe('imageFolder', () => {
     const [first, second] = await toArray(ds)
     const xs = first?.xs as TensorData
     assert.deepEqual(xs.shape, [4, 4, 6, 3])
-    assert.ok(xs.data instanceof Float32Array)
-    assert.deepEqual(Array.from(xs.data.slice(0, 3)), [1, 0, 0])
+    assert.ok(xs.data instanceof Uint8Array, 'bytes travel; TensorFlow scales them at the sink')
+    assert.deepEqual(Array.from(xs.data.slice(0, 3)), [255, 0, 0])
+    assert.equal(xs.scale, 1 / 255)
     assert.deepEqual((first?.ys as TensorData).shape, [4, 3])
     assert.deepEqual(Array.from((second?.ys as TensorData).data), [0, 1, 0, 0, 0, 1])
   })
@@ -109,16 +112,21 @@ describe('csv', () => {
 })
 
 describe('collate', () => {
-  it('stacks features into one allocation per batch, ints stay ints, uint8 becomes float in one pass', () => {
+  it('stacks features into one allocation per batch; uint8 keeps its bytes and carries the scaling to the tensor', async () => {
+    await useBestBackend({ warn: () => undefined })
     const b = [0, 1, 2].map((i) => ({ x: { data: Uint8Array.of(i, 255), shape: [1, 1, 2] }, y: i }))
     const out = pipe(b, batch(3), collate({ normalize: 'unit' }))
     return toArray(out).then(([first]) => {
       const xs = first?.xs as TensorData
       assert.deepEqual(xs.shape, [3, 1, 1, 2])
-      assert.ok(xs.data instanceof Float32Array)
-      assert.deepEqual(Array.from(xs.data), Array.from(Float32Array.of(0, 1, 1 / 255, 1, 2 / 255, 1)))
+      assert.ok(xs.data instanceof Uint8Array)
+      assert.deepEqual(Array.from(xs.data), [0, 255, 1, 255, 2, 255])
+      assert.deepEqual([xs.scale, xs.offset, xs.dtype], [1 / 255, 0, 'float32'])
+      const t = toTensors(first, 'spec')
+      assert.deepEqual(Array.from((t.xs as tf.Tensor).dataSync()), Array.from(Float32Array.of(0, 1, 1 / 255, 1, 2 / 255, 1)))
+      tf.dispose([t.xs as tf.Tensor, t.ys as tf.Tensor])
       assert.deepEqual((first?.ys as TensorData).shape, [3])
-      assert.ok((first?.ys as TensorData).data instanceof Int32Array)
+      assert.ok((first?.ys as TensorData).data instanceof Float32Array, 'labels are float, as tfjs losses want')
     })
   })
 

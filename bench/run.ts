@@ -1,0 +1,71 @@
+// npm run bench: tfpipe against the peers in ../shared/bench/peers, one after
+// another on the same corpus and settings, in one run; prints images/s, peak RSS
+// and the ratios of tfpipe to each peer, and writes bench/results/bench-<count>.json.
+//
+// usage: npm run bench -- [--count 2000] [--epochs 3] [--size 224] [--batch 32] [--no-python]
+//   --count 20000 makes (once) and uses a 20 000-image corpus (about 1 GB on disk)
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+
+const { values: o } = parseArgs({ options: {
+  count: { type: 'string', default: '2000' }, epochs: { type: 'string', default: '3' },
+  size: { type: 'string', default: '224' }, batch: { type: 'string', default: '32' },
+  'no-python': { type: 'boolean', default: false },
+} })
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const shared = resolve(root, '..', 'shared', 'bench')
+if (!existsSync(shared)) throw new Error(`bench: ${shared} not found (the shared folder sits beside the project)`)
+const corpus = join(root, 'bench', `corpus-${o.count}`)
+const common = ['--size', o.size, '--batch', o.batch, '--epochs', o.epochs]
+
+function run(cmd: string, args: string[], what: string): Record<string, unknown> | undefined {
+  process.stderr.write(`bench: ${what} ...\n`)
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } })
+  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
+  if (r.status !== 0 || line === undefined) {
+    process.stderr.write(`bench: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
+    return undefined
+  }
+  return JSON.parse(line) as Record<string, unknown>
+}
+
+let python: string | undefined
+if (!o['no-python']) {
+  const setup = spawnSync('bash', [join(shared, 'setup_python_peer.sh')], { encoding: 'utf8' })
+  python = setup.status === 0 ? setup.stdout.trim().split('\n').pop() : undefined
+  if (python === undefined) process.stderr.write(`bench: no Python peer environment (${setup.stderr.trim().split('\n').pop() ?? ''}); the Python peers are left out\n`)
+}
+if (!existsSync(join(corpus, 'labels.csv'))) {
+  if (python === undefined) throw new Error(`bench: ${corpus} does not exist and making it needs the Python environment (Pillow)`)
+  const made = spawnSync(python, [join(shared, 'make_corpus.py'), corpus, '--count', o.count], { stdio: 'inherit' })
+  if (made.status !== 0) throw new Error('bench: make_corpus.py failed')
+}
+
+const tsx = join(root, 'node_modules', '.bin', 'tsx')
+const results: Array<{ name: string, r: Record<string, unknown> | undefined }> = [
+  { name: 'tfpipe (input pipeline only)', r: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common, '--input-only'], 'tfpipe input pipeline') },
+  { name: 'tfpipe fit', r: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common], 'tfpipe fit') },
+  { name: 'tfjs-data + fitDataset', r: run(process.execPath, [join(shared, 'peers', 'tfjs_data.mjs'), corpus, ...common], 'tfjs-data peer') },
+]
+if (python !== undefined) {
+  results.push({ name: 'tf.data AUTOTUNE', r: run(python, [join(shared, 'peers', 'tf_data.py'), corpus, ...common], 'tf.data peer') })
+  results.push({ name: 'Keras Sequence, workers=2', r: run(python, [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'], 'Keras Sequence peer') })
+}
+
+const ours = results.find((x) => x.name === 'tfpipe fit')?.r
+const ips = (r: Record<string, unknown> | undefined) => Number(r?.images_per_s ?? NaN)
+const rss = (r: Record<string, unknown> | undefined) => Number(r?.peak_rss_mb ?? NaN)
+console.log(`\n${o.count} JPEGs of 500x375 -> ${o.size}x${o.size}, batch ${o.batch}, best of epochs 2..${o.epochs}, tiny model (GAP + dense), one run, ${new Date().toISOString()}`)
+console.log(`| pipeline | images/s | peak RSS MB | tfpipe fit / this (speed) | tfpipe fit / this (RSS) |`)
+console.log(`|---|---|---|---|---|`)
+for (const { name, r } of results) {
+  if (r === undefined) { console.log(`| ${name} | failed | | | |`); continue }
+  console.log(`| ${name} | ${ips(r).toFixed(0)} | ${rss(r).toFixed(0)} | ${(ips(ours) / ips(r)).toFixed(2)}x | ${(rss(ours) / rss(r)).toFixed(2)}x |`)
+}
+mkdirSync(join(root, 'bench', 'results'), { recursive: true })
+const out = join(root, 'bench', 'results', `bench-${o.count}.json`)
+writeFileSync(out, JSON.stringify({ count: Number(o.count), settings: { size: o.size, batch: o.batch, epochs: o.epochs }, date: new Date().toISOString(), results }, null, 2))
+console.log(`\nwritten: ${out}`)
