@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs'
+import * as tfc from '@tensorflow/tfjs'
 import { Dataset } from '../dataset.js'
 import { from, type Source } from '../sources/from.js'
 import { fromSequence, isSequence, type Sequence } from '../sources/sequence.js'
@@ -113,7 +114,15 @@ export class Feed {
     const limit = oneShot ? (epoch === this.options.startEpoch ? (this.options.stepsPerEpoch ?? Infinity) - this.options.startStep : (this.options.stepsPerEpoch ?? Infinity)) : Infinity
     return {
       next: async () => {
-        if (isAborted(this.options.signal) || taken >= limit || this.failure !== undefined || this.linked?.failure !== undefined) return { done: true, value: null }
+        const stopped = (): IteratorResult<TensorBatch | null> => {
+          // Training stopped: a validation pass must still give tfjs one batch, or its epoch logs
+          // hold undefined metrics and tfjs' own callbacks throw. A batch of zeros costs nothing;
+          // fit marks that epoch's validation metrics NaN.
+          if (this.linked !== undefined && taken === 0 && this.options.model !== undefined) { taken = limit; return { done: false, value: zerosFor(this.options.model) } }
+          return { done: true, value: null }
+        }
+        if (isAborted(this.options.signal) || this.failure !== undefined || this.linked?.failure !== undefined) return stopped()
+        if (taken >= limit) return { done: true, value: null }
         if (it === undefined) {
           if (oneShot) {
             this.#shared ??= this.#track(this.#openShared())
@@ -125,8 +134,9 @@ export class Feed {
         try {
           r = await raceAbort(it.next(), this.options.signal)
         } catch (err) {
-          if (isAborted(this.options.signal)) return { done: true, value: null }
-          return this.#fail(err)
+          if (isAborted(this.options.signal)) return stopped()
+          this.#fail(err)
+          return stopped()
         }
         if (r.done === true) {
           this.#open.delete(it)
@@ -134,17 +144,18 @@ export class Feed {
           this.clock.waitMs += performance.now() - t0
           return { done: true, value: null }
         }
-        taken++
         let tensors: TensorBatch
         try {
           tensors = toTensors(r.value, this.options.where)
         } catch (err) {
-          return this.#fail(err)
+          this.#fail(err)
+          return stopped()
         }
         if (!this.#checked && this.options.model !== undefined) {
           this.#checked = true
-          try { checkAgainstModel(this.options.model, tensors, this.options.where) } catch (err) { disposeTree(tensors); return this.#fail(err) }
+          try { checkAgainstModel(this.options.model, tensors, this.options.where) } catch (err) { disposeTree(tensors); this.#fail(err); return stopped() }
         }
+        taken++
         this.clock.waitMs += performance.now() - t0
         this.clock.steps++
         return { done: false, value: tensors }
@@ -152,11 +163,10 @@ export class Feed {
     }
   }
 
-  /** Holds the error, ends the epoch, and asks the model to stop. */
-  #fail(error: unknown): IteratorResult<TensorBatch | null> {
+  /** Holds the error and asks the model to stop; the caller ends the pass. */
+  #fail(error: unknown): void {
     this.failure ??= { error }
     if (this.options.model !== undefined) this.options.model.stopTraining = true
-    return { done: true, value: null }
   }
 
   /** Rejects with the held data error, if any. */
@@ -199,4 +209,12 @@ function disposeTree(t: TensorBatch): void {
 /** Read through a function: the signal can abort while a step waits, which narrowing cannot see. */
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
+}
+
+/** One batch of zeros shaped for the model (batch size 1). */
+function zerosFor(model: tf.LayersModel): TensorBatch {
+  const make = (shape: Array<number | null>): tf.Tensor => tfc.zeros(shape.map((d) => d ?? 1))
+  const xs = model.inputs.map((i) => make(i.shape))
+  const ys = model.outputs.map((o) => make(o.shape))
+  return { xs: xs.length === 1 ? xs[0] as tf.Tensor : xs, ys: ys.length === 1 ? ys[0] as tf.Tensor : ys }
 }

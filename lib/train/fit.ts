@@ -10,6 +10,7 @@ import { useBestBackend } from '../backend.js'
 import { Feed, type DataSource } from './feed.js'
 import { Progress, type Logs, type ProgressOutput } from './progress.js'
 import { WorkerPool, type WorkerTransform } from '../workers/pool.js'
+import { saveCheckpoint, type CheckpointOptions } from './checkpoint.js'
 
 /** A tfjs callback object, or plain hooks `{ onEpochEnd(epoch, logs) {...} }`. */
 export type CallbackLike = tf.CustomCallbackArgs | tf.Callback
@@ -49,6 +50,12 @@ export interface FitOptions {
   readonly signal?: AbortSignal
   /** Where progress goes. Default `process.stdout`. */
   readonly output?: ProgressOutput
+  /**
+   * Save the model and the position at every epoch end, every `everySteps`
+   * batches, and when stopped by the signal; `loadCheckpoint(dir).resume`
+   * continues mid-epoch with exactly the batches not yet trained on.
+   */
+  readonly checkpoint?: CheckpointOptions
 }
 
 /** What happened, beside tfjs' History: the backend, the seed, and the data side's share of each epoch. */
@@ -67,7 +74,7 @@ export interface FitStats {
 
 export type FitHistory = tf.History & { readonly stats: FitStats }
 
-const fitKeys = new Set(['epochs', 'stepsPerEpoch', 'initialEpoch', 'initialStep', 'verbose', 'callbacks', 'validationData', 'validationSteps', 'classWeight', 'maxQueueSize', 'workers', 'useMultiprocessing', 'transform', 'shuffle', 'seed', 'signal', 'output'])
+const fitKeys = new Set(['epochs', 'stepsPerEpoch', 'initialEpoch', 'initialStep', 'verbose', 'callbacks', 'validationData', 'validationSteps', 'classWeight', 'maxQueueSize', 'workers', 'useMultiprocessing', 'transform', 'shuffle', 'seed', 'signal', 'output', 'checkpoint'])
 
 /**
  * Trains `model` on batches pulled from `data` with backpressure: Keras'
@@ -112,6 +119,10 @@ function checkFitOptions(o: FitOptions): void {
   if (o.workers !== undefined) assertInteger('fit', 'workers', o.workers, 1)
   if (o.seed !== undefined) assertInteger('fit', 'seed', o.seed, -(2 ** 53), 2 ** 53)
   assertSignal('fit', o.signal)
+  if (o.checkpoint !== undefined) {
+    if (typeof o.checkpoint.dir !== 'string' || o.checkpoint.dir === '') throw new TypeError(`fit: checkpoint.dir must be a folder path, got ${JSON.stringify(o.checkpoint.dir)}`)
+    if (o.checkpoint.everySteps !== undefined) assertInteger('fit', 'checkpoint.everySteps', o.checkpoint.everySteps, 1)
+  }
   if (o.useMultiprocessing === true && o.transform === undefined) {
     throw new TypeError('fit: useMultiprocessing runs a transform in worker threads: give transform: { module, name } (JavaScript code; tfjs is never loaded in a worker)')
   }
@@ -148,8 +159,10 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
   let waitAtStart = 0
   let stepsAtStart = 0
   let step = 0
+  let currentEpoch = initialEpoch
   const ours: tf.CustomCallbackArgs = {
     onEpochBegin: async (epoch) => {
+      currentEpoch = epoch
       feed.setEpoch(epoch)
       epochStart = performance.now()
       waitAtStart = feed.clock.waitMs
@@ -160,11 +173,19 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
     },
     onBatchEnd: async (_batch, logs) => {
       step++
+      if (o.checkpoint?.everySteps !== undefined && step % o.checkpoint.everySteps === 0 && feed.failure === undefined) {
+        await saveCheckpoint(model, o.checkpoint.dir, { epoch: currentEpoch, step, seed })
+      }
       const elapsed = performance.now() - epochStart
       progress.batchEnd(step, numbers(logs), elapsed > 0 ? (feed.clock.waitMs - waitAtStart) / elapsed : 0)
     },
     onEpochEnd: async (epoch, logs) => {
       if (feed.failure !== undefined || validation?.failure !== undefined) return // fit rejects with the data error
+      // An epoch cut short (the signal, or model.stopTraining set by a batch callback)
+      // keeps its place; epoch-level stops (early stopping) run after this callback.
+      const cut = (o.signal?.aborted === true || model.stopTraining) && !(feed.steps !== undefined && step >= feed.steps)
+      if (o.checkpoint !== undefined) await saveCheckpoint(model, o.checkpoint.dir, cut ? { epoch, step, seed } : { epoch: epoch + 1, step: 0, seed })
+      if (o.signal?.aborted === true) { model.stopTraining = true; return }
       const seconds = (performance.now() - epochStart) / 1000
       const waitShare = seconds > 0 ? (feed.clock.waitMs - waitAtStart) / 1000 / seconds : 0
       const steps = feed.clock.steps - stepsAtStart
@@ -178,7 +199,6 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
         progress.line(`fit: the data ran out after ${feed.clock.steps} steps, before epoch ${epoch + 2} of ${epochs}; training stops (give a longer source or fewer stepsPerEpoch)`)
         model.stopTraining = true
       }
-      if (o.signal?.aborted === true) model.stopTraining = true
     },
   }
   const onAbort = (): void => { stats.aborted = true; model.stopTraining = true }
@@ -201,6 +221,10 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
     const history = await model.fitDataset(feed.asTfDataset(), args)
     feed.rethrow()
     validation?.rethrow()
+    if (stats.aborted && validation !== undefined) {
+      // The last epoch was cut short: its validation ran on a placeholder batch, not the data.
+      for (const [k, v] of Object.entries(history.history)) if (k.startsWith('val_') && v.length > 0) v[v.length - 1] = NaN
+    }
     return Object.assign(history, { stats })
   } finally {
     o.signal?.removeEventListener('abort', onAbort)

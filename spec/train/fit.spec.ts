@@ -159,6 +159,22 @@ describe('fit', () => {
     assert.equal(h.stats.aborted, true)
   })
 
+  it('an abort while validation waits for its first batch resolves too, with that epoch\'s validation metrics NaN', async () => {
+    const ac = new AbortController()
+    async function* slowValidation() { await new Promise((r) => setTimeout(r, 200)); yield makeBatch(4) }
+    setTimeout(() => ac.abort(), 60)
+    const h = await fit(denseModel(), pipe(batches(2)), { epochs: 3, verbose: 0, signal: ac.signal, validationData: slowValidation })
+    assert.equal(h.stats.aborted, true)
+    assert.ok(Number.isNaN(h.history.val_loss?.[h.history.val_loss.length - 1] as number))
+  })
+
+  it('a validation data error rejects fit with its cause', async () => {
+    async function* badValidation() { yield makeBatch(4); throw new Error('validation shard unreadable') }
+    await assert.rejects(fit(denseModel(), pipe(batches(2)), { epochs: 2, verbose: 0, validationData: badValidation }), /validation shard unreadable/)
+    await assert.rejects(fit(denseModel(), pipe(batches(2)), { epochs: 2, verbose: 0, validationData: pipe([{ xs: { data: new Float32Array(3), shape: [1, 3] }, ys: { data: new Float32Array(2), shape: [1, 2] } }]) }),
+      /the batch's input 0 has shape \[1, 3\], the model expects \[batch, 4\]/)
+  })
+
   it('a data error rejects fit with the cause and leaves no tensors', async () => {
     const model = denseModel()
     await fit(model, pipe(batches(1)), { epochs: 1, verbose: 0 })
