@@ -1,5 +1,6 @@
 import type { AnyIterable, Operator, StageContext } from './types.js'
 import { mixSeed } from './internal/rng.js'
+import type { SkipLog } from './internal/skips.js'
 
 /** A stage in a chain: an `Operator`, or any plain `(source) => iterable` function (a `stream.pipeline` transform). */
 export type Stage<I, O> = Operator<I, O> | ((source: AnyIterable<I>, context?: StageContext) => AnyIterable<O>)
@@ -14,6 +15,8 @@ export interface DatasetInit {
   readonly labels?: readonly string[]
   /** True when the data can be read only once (a generator object, a `Readable`). */
   readonly oneShot?: boolean
+  /** The skip records of the chain's stages that skip bad items. */
+  readonly skipLogs?: readonly SkipLog[]
 }
 
 export interface IterateOptions {
@@ -36,6 +39,8 @@ export class Dataset<T> implements AsyncIterable<T> {
   readonly oneShot: boolean
   readonly #open: Open<T>
   readonly #labels: readonly string[]
+  /** The records of items skipped by the chain's stages (`map(fn, { onError: 'skip' })`). */
+  readonly skipLogs: readonly SkipLog[]
   #passes = 0
 
   constructor(open: Open<T>, init: DatasetInit = {}) {
@@ -43,6 +48,7 @@ export class Dataset<T> implements AsyncIterable<T> {
     this.size = init.size
     this.oneShot = init.oneShot ?? false
     this.#labels = init.labels ?? ['source']
+    this.skipLogs = init.skipLogs ?? []
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -74,7 +80,8 @@ export class Dataset<T> implements AsyncIterable<T> {
     const label = op.label ?? (stage.name !== '' ? stage.name : 'stage')
     const size = op.sizeOf !== undefined ? op.sizeOf(this.size) : undefined
     const open: Open<O> = (context) => stage(this.#upstream(context), context)
-    return new Dataset<O>(open, { size, labels: [...this.#labels, label], oneShot: this.oneShot })
+    const log = (stage as { skipLog?: SkipLog }).skipLog
+    return new Dataset<O>(open, { size, labels: [...this.#labels, label], oneShot: this.oneShot, skipLogs: log !== undefined ? [...this.skipLogs, log] : this.skipLogs })
   }
 
   /**

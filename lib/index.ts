@@ -35,3 +35,4 @@ export { WorkerPool, type WorkerTransform, type WorkerPoolOptions } from './work
 export { csv, type CsvRow, type CsvOptions } from './sources/csv.js'
 export { drawAugment, hashString, type AugmentOptions, type AugmentDraw } from './image/augment.js'
 export { saveCheckpoint, loadCheckpoint, type CheckpointOptions, type LoadedCheckpoint, type Position } from './train/checkpoint.js'
+export type { SkippedItem, ErrorPolicy } from './internal/skips.js'

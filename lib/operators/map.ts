@@ -1,5 +1,6 @@
 import { defineOperator, sameSize, type CommonOptions, type ItemContext, type Operator } from '../types.js'
-import { assertFunction, assertInteger, assertSignal } from '../internal/validate.js'
+import { assertCount, assertFunction, assertInteger, assertOneOf, assertSignal } from '../internal/validate.js'
+import { SkipLog, type ErrorPolicy } from '../internal/skips.js'
 import { parallel } from '../internal/parallel.js'
 
 export interface MapOptions extends CommonOptions {
@@ -9,6 +10,14 @@ export interface MapOptions extends CommonOptions {
   readonly ordered?: boolean
   /** Finished results held beyond those running, waiting for the consumer. Default: `concurrency` (0 when it is 1). */
   readonly readAhead?: number
+  /**
+   * What an error from `fn` does: `stop` (default) raises it; `skip` drops the
+   * item and records it (fit counts and lists skipped items per epoch); a
+   * function decides per error.
+   */
+  readonly onError?: ErrorPolicy
+  /** With skipping: more skipped items than this (in one pass) is an error. Default 1000. */
+  readonly maxSkipped?: number
 }
 
 /**
@@ -27,7 +36,37 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
   const readAhead = options.readAhead ?? (concurrency > 1 ? concurrency : 0)
   assertInteger('map', 'readAhead', readAhead, 0)
   assertSignal('map', signal)
+  const onError = options.onError ?? 'stop'
+  if (typeof onError !== 'function') assertOneOf('map', 'onError', onError, ['stop', 'skip'])
+  const maxSkipped = options.maxSkipped ?? 1000
+  assertCount('map', 'maxSkipped', maxSkipped, 0)
   const label = concurrency > 1 ? `map(${fn.name || 'fn'}, concurrency ${concurrency}${ordered ? '' : ', unordered'})` : `map(${fn.name || 'fn'})`
-  return defineOperator(label, sameSize, (source, context) =>
-    parallel(source, fn, { concurrency, readAhead, ordered, signals: [signal, context.signal], epoch: context.epoch }))
+  if (onError === 'stop') {
+    return defineOperator(label, sameSize, (source, context) =>
+      parallel(source, fn, { concurrency, readAhead, ordered, signals: [signal, context.signal], epoch: context.epoch }))
+  }
+  const log = new SkipLog(label)
+  const op = defineOperator<I, O>(`${label} [skips bad items]`, sameSize, async function* skippingMap(source, context) {
+    let skippedHere = 0
+    const guarded = async (item: I, ctx: ItemContext): Promise<O | typeof SKIP> => {
+      try {
+        return await fn(item, ctx)
+      } catch (err) {
+        if (ctx.signal.aborted) throw err
+        const decision = typeof onError === 'function' ? onError(err, item, ctx.index) : onError
+        if (decision !== 'skip') throw err
+        const entry = log.record(ctx.index, item, err)
+        if (++skippedHere > maxSkipped) {
+          throw new Error(`map: more than maxSkipped (${maxSkipped}) items failed in this pass; the last: ${entry.item}: ${entry.reason}`, { cause: err })
+        }
+        return SKIP
+      }
+    }
+    for await (const v of parallel(source, guarded, { concurrency, readAhead, ordered, signals: [signal, context.signal], epoch: context.epoch })) {
+      if (v !== SKIP) yield v as O
+    }
+  })
+  return Object.assign(op, { skipLog: log })
 }
+
+const SKIP: unique symbol = Symbol('skip')

@@ -11,6 +11,7 @@ import { Feed, type DataSource } from './feed.js'
 import { Progress, type Logs, type ProgressOutput } from './progress.js'
 import { WorkerPool, type WorkerTransform } from '../workers/pool.js'
 import { saveCheckpoint, type CheckpointOptions } from './checkpoint.js'
+import type { SkippedItem } from '../internal/skips.js'
 
 /** A tfjs callback object, or plain hooks `{ onEpochEnd(epoch, logs) {...} }`. */
 export type CallbackLike = tf.CustomCallbackArgs | tf.Callback
@@ -66,6 +67,10 @@ export interface FitStats {
   readonly waitShare: number[]
   readonly epochSeconds: number[]
   readonly steps: number[]
+  /** Per epoch: items skipped by stages with `onError: 'skip'`. */
+  readonly skipped: number[]
+  /** The skipped items (path or index, the stage, the reason), the first 1000 of each stage. */
+  readonly skippedItems: SkippedItem[]
   /** True when an abort signal stopped training. */
   aborted: boolean
   /** True when a one-shot source ran out before the last epoch. */
@@ -154,7 +159,11 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
     pool?.destroy()
     throw new TypeError('fit: validationSteps is required: the validation data can be read only once, so each validation reads validationSteps batches of it')
   }
-  const stats: FitStats = { backend: backend.name, seed, waitShare: [], epochSeconds: [], steps: [], aborted: false, exhausted: false }
+  const stats: FitStats = { backend: backend.name, seed, waitShare: [], epochSeconds: [], steps: [], skipped: [], skippedItems: [], aborted: false, exhausted: false }
+  const skipLogs = feed.data.skipLogs
+  const skipCount = (): number => skipLogs.reduce((a, l) => a + l.count, 0)
+  let skippedAtStart = 0
+  let listedAtStart: number[] = []
   let epochStart = 0
   let waitAtStart = 0
   let stepsAtStart = 0
@@ -166,6 +175,8 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
       feed.setEpoch(epoch)
       epochStart = performance.now()
       waitAtStart = feed.clock.waitMs
+      skippedAtStart = skipCount()
+      listedAtStart = skipLogs.map((l) => l.items.length)
       stepsAtStart = feed.clock.steps
       step = epoch === initialEpoch ? (o.initialStep ?? 0) : 0
       const total = feed.steps
@@ -192,7 +203,15 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
       stats.waitShare.push(waitShare)
       stats.epochSeconds.push(seconds)
       stats.steps.push(steps)
-      progress.epochEnd({ epoch, epochs, steps, seconds, waitShare, logs: numbers(logs) })
+      const skipped = skipCount() - skippedAtStart
+      stats.skipped.push(skipped)
+      const fresh = skipLogs.flatMap((l, i) => l.items.slice(listedAtStart[i] ?? 0))
+      stats.skippedItems.push(...fresh)
+      progress.epochEnd({ epoch, epochs, steps, seconds, waitShare, logs: numbers(logs), skipped })
+      if (skipped > 0) {
+        for (const s of fresh.slice(0, 5)) progress.line(`  skipped ${s.item}: ${s.reason}`)
+        if (skipped > 5) progress.line(`  ... and ${skipped - 5} more (history.stats.skippedItems lists them)`)
+      }
       await feed.sequence?.onEpochEnd?.(epoch)
       if (feed.exhausted && epoch + 1 < epochs) {
         stats.exhausted = true
