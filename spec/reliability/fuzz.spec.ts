@@ -23,7 +23,7 @@ describe('fuzz: operators', () => {
       async (chain, length, stopAt, failAt) => {
         const items = Array.from({ length }, (_, i) => i)
         const source = spy(items, failAt === null ? {} : { throwAt: failAt })
-        const ds = pipe(source, ...chain.map((k) => (stages[k] as () => Operator<number, unknown>)()))
+        const ds = pipe(source as AsyncIterable<unknown>, ...chain.map((k) => (stages[k] as () => Operator<number, unknown>)() as Operator<unknown, unknown>))
         const seen = new Set<number>()
         let n = 0
         try {
