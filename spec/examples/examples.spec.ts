@@ -10,6 +10,10 @@ import { trainWithSequence } from '../../examples/keras-port/sequence.js'
 import { classifyFolder } from '../../examples/image-folder.js'
 import { trainFromCsv } from '../../examples/csv-labels.js'
 import { trainFromLines } from '../../examples/streams.js'
+import { trainWithWorkers } from '../../examples/worker-threads.js'
+import { trainSkippingBadFiles } from '../../examples/bad-images.js'
+import { trainWithFitDataset } from '../../examples/fit-dataset.js'
+import { writeFile, cp } from 'node:fs/promises'
 
 let dir = ''
 let corpus = ''
@@ -45,5 +49,24 @@ describe('examples', () => {
     const h = await trainFromLines({ epochs: 3, verbose: 0 })
     assert.deepEqual(h.stats.steps, [18, 18, 18])
     assert.ok((h.history.acc?.[2] as number) > 0.5, `accuracy ${h.history.acc?.[2]}`)
+  })
+
+  it('worker-threads: parallel decoding and a JavaScript transform in worker threads', async () => {
+    const h = await trainWithWorkers(join(dir, 'digits'), { epochs: 1, verbose: 0 })
+    assert.deepEqual(h.stats.steps, [29])
+  })
+
+  it('bad-images: bad files are skipped and listed', async () => {
+    const root = join(dir, 'bad')
+    await cp(corpus, root, { recursive: true })
+    await writeFile(join(root, 'class_00', 'empty.jpg'), '')
+    await writeFile(join(root, 'class_01', 'notes.jpg'), 'not an image')
+    const h = await trainSkippingBadFiles(root, { epochs: 2, verbose: 0 })
+    assert.deepEqual(h.stats.skipped, [2, 2])
+  })
+
+  it('fit-dataset: model.fitDataset on a tfpipe dataset', async () => {
+    const h = await trainWithFitDataset({ epochs: 3 })
+    assert.equal(h.history.loss?.length, 3)
   })
 })
