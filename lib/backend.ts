@@ -34,7 +34,11 @@ export function useBestBackend(options: BackendOptions = {}): Promise<BackendInf
   return chosen
 }
 
-/** The backend in use now. */
+/**
+ * The backend in use now (`tensorflow`, `cpu`, ...).
+ * @example if (activeBackend() !== 'tensorflow') console.warn('training will be slow')
+ * Errors: none. Cancellation: none.
+ */
 export function activeBackend(): string {
   return tf.getBackend()
 }

@@ -41,7 +41,12 @@ export interface ItemContext {
   readonly epoch?: number | undefined
 }
 
-/** Builds an `Operator` from its generator, its label and its size rule. */
+/**
+ * Builds an `Operator` from its generator, its label (for `summary()`) and its size rule.
+ * @example const double = defineOperator('double', sameSize, async function* (source) { for await (const x of source) yield x * 2 })
+ * Errors: as the generator raises them.
+ * Cancellation: the generator's `finally` runs on `break`; read `context.signal` to stop waits.
+ */
 export function defineOperator<I, O>(
   label: string,
   sizeOf: (inputSize: number | undefined) => number | undefined,

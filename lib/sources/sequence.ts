@@ -62,7 +62,11 @@ export interface SequenceReadOptions {
   readonly seed?: number
 }
 
-/** The batch indices of one epoch, in the order they are read. */
+/**
+ * The batch indices of one epoch, in the order they are read: a permutation drawn from `(seed, epoch)` when `shuffle`.
+ * @example sequenceOrder(5, 0, true, 42) // the order fit reads a 5-batch Sequence in epoch 0 with seed 42
+ * Errors: none. Cancellation: none (it is a plain array).
+ */
 export function sequenceOrder(length: number, epoch: number, shuffle: boolean, seed: number): number[] {
   const order = Array.from({ length }, (_, i) => i)
   return shuffle ? new Rng(mixSeed(seed, epoch)).shuffle(order) : order
@@ -72,6 +76,9 @@ export function sequenceOrder(length: number, epoch: number, shuffle: boolean, s
  * A `Sequence` as a `Dataset` of its batches: each pass is one epoch in the
  * epoch's order, with `workers` getItem calls in flight, delivered in order.
  * `iterate({ epoch })` picks the epoch; a `startStep` (see `fit`'s resume) starts mid-epoch in O(1).
+ * @example for await (const b of fromSequence(seq, { workers: 4, shuffle: true, seed: 1 }).iterate({ epoch: 2 })) use(b)
+ * Errors: a getItem error is raised as soon as it happens; an index out of range raises a RangeError.
+ * Cancellation: `break` aborts the getItem calls in flight (their results are dropped).
  */
 export function fromSequence<B>(seq: Sequence<B>, options: SequenceReadOptions & { readonly startStep?: number, readonly startEpoch?: number } = {}): Dataset<B> {
   const { workers = 1, shuffle = false, seed = randomSeed(), startStep = 0, startEpoch = -1 } = options

@@ -56,7 +56,12 @@ export function collate(options: CollateOptions = {}): Operator<readonly Sample[
   })
 }
 
-/** `collate` for one batch. */
+/**
+ * `collate` for one batch: an array of samples to one `Batch`.
+ * @example const batch = collateSamples([{ x: [1, 2], y: 0 }, { x: [3, 4], y: 1 }]) // xs shape [2, 2], ys shape [2]
+ * Errors: an empty batch, or a sample whose shape, kind or scaling differs from sample 0's, throws naming both.
+ * Cancellation: none (synchronous).
+ */
 export function collateSamples(samples: readonly Sample[], options: CollateOptions = {}): Batch {
   if (samples.length === 0) throw new RangeError('collate: a batch needs at least one sample')
   const first = samples[0] as Sample

@@ -29,7 +29,10 @@ export interface LoadedCheckpoint {
 /**
  * Saves the model (topology, weights, optimizer state) and the position, atomically:
  * written beside the folder, then renamed over it, so a kill mid-save leaves the previous checkpoint.
- * Works on any backend (no `file://` handler needed).
+ * Works on any backend (no `file://` handler needed). `fit`'s `checkpoint` option calls it.
+ * @example await saveCheckpoint(model, 'runs/a', { epoch: 2, step: 0, seed: 42 })
+ * Errors: rejects when the folder cannot be written; the previous checkpoint is then still there.
+ * Cancellation: none; a kill mid-save leaves the previous checkpoint.
  */
 export async function saveCheckpoint(model: tf.LayersModel, dir: string, position: Position): Promise<void> {
   const tmp = `${dir}.saving-${process.pid}`
