@@ -195,7 +195,17 @@ export class Feed {
 }
 
 async function* transformed(source: AsyncIterable<unknown>, fn: (batch: unknown) => Promise<unknown>): AsyncGenerator<unknown> {
-  for await (const b of source) yield await fn(b)
+  let index = 0
+  for await (const b of source) {
+    try {
+      yield await fn(b)
+    } catch (err) {
+      // Name the batch: a worker that crashed (exited, ran out of memory) says only that it stopped.
+      const message = err instanceof Error ? err.message : String(err)
+      throw new Error(`useMultiprocessing: the transform failed on batch ${index} of this pass: ${message}`, { cause: err })
+    }
+    index++
+  }
 }
 
 function disposeTree(t: TensorBatch): void {

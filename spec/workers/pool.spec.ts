@@ -9,6 +9,8 @@ const transforms = fileURLToPath(new URL('../fixtures/transforms.mjs', import.me
 const loadsTfjs = fileURLToPath(new URL('../fixtures/loads-tfjs.mjs', import.meta.url))
 
 before(async () => { await useBestBackend() })
+/** Live worker threads show as MessagePorts among the process's active resources. */
+const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length
 
 describe('WorkerPool', () => {
   it('runs the transform in another thread and moves typed arrays without copying', async () => {
@@ -53,16 +55,25 @@ describe('WorkerPool', () => {
 
 describe('fit with useMultiprocessing', () => {
   it('runs the transform on every batch in worker threads and tears the pool down after', async () => {
+    const before = ports()
     // fresh arrays per epoch, as decoding gives: they move to the workers without copying
     const h = await fit(denseModel(), function* fresh() { for (let i = 0; i < 6; i++) yield makeBatch(4, i) }, {
       epochs: 2, verbose: 0, workers: 2, useMultiprocessing: true, transform: { module: transforms, name: 'doubleXs' },
     })
     assert.deepEqual(h.stats.steps, [6, 6])
+    assert.equal(ports(), before, 'no worker thread left')
   })
 
   it('the same batch objects sent twice (an array source) get a clear error, not a clone failure', async () => {
     await assert.rejects(fit(denseModel(), pipe([makeBatch(4)]), { epochs: 2, verbose: 0, useMultiprocessing: true, transform: { module: transforms, name: 'doubleXs' } }),
       /a batch object can be sent only once: make fresh arrays per epoch/)
+  })
+
+  it('a worker thread that crashes is reported, naming the batch; the pool is torn down', async () => {
+    const before = ports()
+    await assert.rejects(fit(denseModel(), function* fresh() { for (let i = 0; i < 3; i++) yield makeBatch(4, i) }, { verbose: 0, useMultiprocessing: true, transform: { module: transforms, name: 'crash' } }),
+      /useMultiprocessing: the transform failed on batch 0 of this pass: .*(exit|terminat)/i)
+    assert.equal(ports(), before, 'no worker thread left')
   })
 
   it('a worker error rejects fit with it', async () => {
