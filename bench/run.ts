@@ -65,7 +65,19 @@ for (const { name, r } of results) {
   if (r === undefined) { console.log(`| ${name} | failed | | | |`); continue }
   console.log(`| ${name} | ${ips(r).toFixed(0)} | ${rss(r).toFixed(0)} | ${(ips(ours) / ips(r)).toFixed(2)}x | ${(rss(ours) / rss(r)).toFixed(2)}x |`)
 }
+// Overlap: a real small CNN at 96x96 (the seed's size). An epoch of fit should take at most 1.1x the
+// larger of the same steps on batches already in memory and the input pipeline alone.
+const small = ['--size', '96', '--batch', o.batch, '--epochs', o.epochs, '--model', 'cnn']
+const overlap = {
+  fit: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...small], 'overlap: fit, CNN at 96x96'),
+  inMemory: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...small, '--in-memory'], 'overlap: the same steps on batches in memory'),
+  inputOnly: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...small, '--input-only'], 'overlap: the input pipeline alone at 96x96'),
+}
+const sec = (r: Record<string, unknown> | undefined) => Number(r?.epoch_s ?? NaN)
+const ratio = sec(overlap.fit) / Math.max(sec(overlap.inMemory), sec(overlap.inputOnly))
+console.log(`\noverlap (CNN, 96x96): fit epoch ${sec(overlap.fit).toFixed(2)} s; in memory ${sec(overlap.inMemory).toFixed(2)} s; pipeline alone ${sec(overlap.inputOnly).toFixed(2)} s; fit / max(the two) = ${ratio.toFixed(2)}x (goal <= 1.1x)`)
+
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const out = join(root, 'bench', 'results', `bench-${o.count}.json`)
-writeFileSync(out, JSON.stringify({ count: Number(o.count), settings: { size: o.size, batch: o.batch, epochs: o.epochs }, date: new Date().toISOString(), results }, null, 2))
+writeFileSync(out, JSON.stringify({ count: Number(o.count), settings: { size: o.size, batch: o.batch, epochs: o.epochs }, date: new Date().toISOString(), results, overlap: { ...overlap, ratio } }, null, 2))
 console.log(`\nwritten: ${out}`)

@@ -1,12 +1,13 @@
 // tfpipe as a peer: the same job as ../shared/bench/peers (tiny model: global
 // average pooling + dense, sgd; 224x224, batch 32; best epoch after the first),
 // with tfpipe's pipeline: csv -> shuffle -> map(decode) -> batch -> collate -> prefetch -> fit.
-// usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 4] [--kernel linear] [--input-only]
+// usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 4] [--kernel linear]
+//        [--input-only | --in-memory] [--model tiny|cnn]
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { batch, collate, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
+import { batch, cache, collate, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
@@ -14,6 +15,8 @@ const { values: o, positionals } = parseArgs({
     size: { type: 'string', default: '224' }, batch: { type: 'string', default: '32' }, epochs: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' }, kernel: { type: 'string', default: 'linear' },
     'input-only': { type: 'boolean', default: false },
+    'in-memory': { type: 'boolean', default: false },
+    model: { type: 'string', default: 'tiny' },
   },
 })
 const corpus = positionals[0]
@@ -31,14 +34,15 @@ const k = first?.y?.length ?? 2
 
 // #region pipeline
 const load = imageSample({ size: [size, size], kernel: o.kernel as 'linear' }) // floats in [0, 1], made by TensorFlow at the sink
-const data = pipe(
+const batches = pipe(
   rows,
   shuffle('all', { seed: 1 }),
   map(load, { concurrency: Number(o.concurrency) }),
   batch(batchSize),
   collate(),
-  prefetch(2),
 )
+// --in-memory: the first epoch fills memory and later ones train on it (the model's side alone)
+const data = (o['in-memory'] ? batches.pipe(cache()) : batches).pipe(prefetch(2))
 // #endregion pipeline
 
 const times: number[] = []
@@ -50,10 +54,19 @@ if (o['input-only']) {
     times.push((performance.now() - t0) / 1000)
   }
 } else {
-  const model = tf.sequential({ layers: [
-    tf.layers.globalAveragePooling2d({ inputShape: [size, size, 3] }),
-    tf.layers.dense({ units: k, activation: 'softmax' }),
-  ] })
+  // tiny: the peers' model (global average pooling + dense); cnn: a real small CNN (for the overlap measurement)
+  const model = o.model === 'cnn'
+    ? tf.sequential({ layers: [
+      tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, activation: 'relu' }),
+      tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, activation: 'relu' }),
+      tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu' }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dense({ units: k, activation: 'softmax' }),
+    ] })
+    : tf.sequential({ layers: [
+      tf.layers.globalAveragePooling2d({ inputShape: [size, size, 3] }),
+      tf.layers.dense({ units: k, activation: 'softmax' }),
+    ] })
   model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
   const h = await fit(model, data, { epochs, verbose: 0 })
   times.push(...h.stats.epochSeconds)
@@ -61,7 +74,7 @@ if (o['input-only']) {
 }
 const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 console.log(JSON.stringify({
-  peer: o['input-only'] ? 'tfpipe-input-only' : 'tfpipe-fit', backend: backend.name, images, epoch_s: +best.toFixed(3),
+  peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   tensors_left: tf.memory().numTensors, ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))
