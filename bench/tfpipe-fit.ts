@@ -1,7 +1,7 @@
 // tfpipe as a peer: the same job as ../shared/bench/peers (tiny model: global
 // average pooling + dense, sgd; 224x224, batch 32; best epoch after the first),
 // with tfpipe's pipeline: csv -> shuffle -> map(decode) -> batch -> collate -> prefetch -> fit.
-// usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 4] [--kernel linear]
+// usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16] [--kernel linear]
 //        [--input-only | --in-memory] [--model tiny|cnn]
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
 import { join } from 'node:path'
@@ -13,7 +13,7 @@ const { values: o, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     size: { type: 'string', default: '224' }, batch: { type: 'string', default: '32' }, epochs: { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '4' }, kernel: { type: 'string', default: 'linear' },
+    concurrency: { type: 'string', default: '16' }, kernel: { type: 'string', default: 'linear' },
     'input-only': { type: 'boolean', default: false },
     'in-memory': { type: 'boolean', default: false },
     model: { type: 'string', default: 'tiny' },
