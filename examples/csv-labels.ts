@@ -8,7 +8,7 @@ import { batch, collate, csv, fit, imageSample, map, pipe, prefetch, shuffle, us
 export async function trainFromCsv(corpus: string, { epochs = 2, size = 48, verbose = 1 as 0 | 1 | 2 } = {}) {
   await useBestBackend()
   const rows = csv(join(corpus, 'labels.csv')) // data/img/fimg_4092.jpg,0,1,0,0,0 -> { path, label, y }
-  const batches = pipe(rows, shuffle(1000, { seed: 3 }), map(imageSample({ size: [size, size] }), { concurrency: 4 }), batch(16), collate(), prefetch(2))
+  const batches = pipe(rows, shuffle(1000, { seed: 3 }), map(imageSample({ size: [size, size] }), { concurrency: 16 }), batch(16), collate(), prefetch(2))
   const model = tf.sequential({ layers: [
     tf.layers.conv2d({ inputShape: [size, size, 3], filters: 8, kernelSize: 3, activation: 'relu' }),
     tf.layers.globalAveragePooling2d({}),

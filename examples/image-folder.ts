@@ -15,7 +15,7 @@ export async function classifyFolder(root: string, { epochs = 10, size = 64, see
 
   const augmented = imageSample({ size: [size, size], numClasses, augment: { seed, flipHorizontal: true, randomResizedCrop: { scale: [0.6, 1] }, brightness: 0.2 } })
   const plain = imageSample({ size: [size, size], numClasses })
-  const trainBatches = pipe(train, shuffle('all', { seed }), map(augmented, { concurrency: 4 }), batch(16), collate(), prefetch(2))
+  const trainBatches = pipe(train, shuffle('all', { seed }), map(augmented, { concurrency: 16 }), batch(16), collate(), prefetch(2))
   const valBatches = pipe(val, map(plain, { concurrency: 4 }), batch(32), collate())
 
   const model = tf.sequential({ layers: [
