@@ -1,5 +1,6 @@
 import type { AnyIterable, Operator, StageContext } from './types.js'
 import { mixSeed } from './internal/rng.js'
+import { asyncIteratorOf } from './internal/iter.js'
 import type { SkipLog } from './internal/skips.js'
 
 /** A stage in a chain: an `Operator`, or any plain `(source) => iterable` function (a `stream.pipeline` transform). */
@@ -59,7 +60,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   iterate(options: IterateOptions = {}): AsyncIterator<T> & AsyncIterable<T> {
     const epoch = options.epoch ?? this.#passes
     this.#passes = Math.max(this.#passes, epoch) + 1
-    const it = toAsyncIterable(this.#open({ epoch, signal: options.signal }))[Symbol.asyncIterator]()
+    const it = asyncIteratorOf(this.#open({ epoch, signal: options.signal }))
     return Object.assign(it, { [Symbol.asyncIterator]() { return it } })
   }
 
@@ -95,13 +96,8 @@ export class Dataset<T> implements AsyncIterable<T> {
       [Symbol.asyncIterator]: () => {
         const n = reads++
         const ctx = n === 0 ? context : { ...context, epoch: mixSeed(context.epoch ?? 0, n) }
-        return toAsyncIterable(this.#open(ctx))[Symbol.asyncIterator]()
+        return asyncIteratorOf(this.#open(ctx))
       },
     }
   }
-}
-
-function toAsyncIterable<T>(x: AnyIterable<T>): AsyncIterable<T> {
-  if (Symbol.asyncIterator in x) return x
-  return (async function* syncToAsync() { yield* x })()
 }

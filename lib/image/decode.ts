@@ -140,16 +140,18 @@ export function affineOf(normalize: Normalize): { scale: number | number[], offs
   return { scale: normalize.std.map((s) => 1 / (255 * s)), offset: normalize.mean.map((m, c) => -m / (normalize.std[c] as number)) }
 }
 
-/** One pass from bytes to scaled floats. */
+/** One pass from bytes to scaled floats: `bytes * scale + offset`, per channel (see `affineOf`). */
 export function toFloat(bytes: Uint8Array, channels: number, normalize: Normalize, out: Float32Array = new Float32Array(bytes.length)): Float32Array {
-  if (normalize === 'none') { for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] as number; return out }
-  if (normalize === 'unit') { for (let i = 0; i < bytes.length; i++) out[i] = (bytes[i] as number) / 255; return out }
-  if (normalize === 'symmetric') { for (let i = 0; i < bytes.length; i++) out[i] = (bytes[i] as number) / 127.5 - 1; return out }
-  const scale = normalize.std.map((s) => 1 / (255 * s))
-  const shift = normalize.mean.map((m, c) => m / (normalize.std[c] as number))
+  const { scale, offset } = affineOf(normalize)
+  if (typeof scale === 'number' && typeof offset === 'number') {
+    for (let i = 0; i < bytes.length; i++) out[i] = (bytes[i] as number) * scale + offset
+    return out
+  }
+  const s = Array.isArray(scale) ? scale : [scale as number]
+  const o = Array.isArray(offset) ? offset : [offset as number]
   for (let i = 0; i < bytes.length; i++) {
     const c = i % channels
-    out[i] = (bytes[i] as number) * (scale[c] as number) - (shift[c] as number)
+    out[i] = (bytes[i] as number) * (s[c] as number) + (o[c] as number)
   }
   return out
 }

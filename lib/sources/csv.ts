@@ -62,8 +62,9 @@ export function csv(file: string, options: CsvOptions = {}): Dataset<CsvRow> {
         const where = `csv: ${file} line ${line}`
         if (first) {
           first = false
-          const looksLikeHeader = cells.slice(1).every((c) => c !== '' && Number.isNaN(Number(c))) && (mode !== 'name' && !(cells.length === 2 && classIndex.has(cells[1] ?? '')))
-          if (options.header === true || (options.header === undefined && looksLikeHeader && cells.length > 2)) { width = cells.length; continue }
+          // Detected only for label columns (more than two columns, none a number); a two-column header needs header: true.
+          const looksLikeHeader = cells.length > 2 && mode !== 'name' && cells.slice(1).every((c) => c !== '' && Number.isNaN(Number(c)))
+          if (options.header === true || (options.header === undefined && looksLikeHeader)) { width = cells.length; continue }
         }
         if (width === -1) width = cells.length
         if (cells.length !== width) throw new Error(`${where}: expected ${width} columns, got ${cells.length}`)

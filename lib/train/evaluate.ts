@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { useBestBackend } from '../backend.js'
 import { assertInteger, assertSignal } from '../internal/validate.js'
 import { from } from '../sources/from.js'
-import { isSequence } from '../sources/sequence.js'
+import { fromSequence, isSequence } from '../sources/sequence.js'
 import { Dataset } from '../dataset.js'
 import { Feed, type DataSource } from './feed.js'
 import { toTensors } from './tensors.js'
@@ -101,7 +101,7 @@ export async function predict(model: tf.LayersModel, data: DataSource, options: 
  * Cancellation: a pass stopped by the consumer closes the tfpipe pass.
  */
 export function toTfDataset(data: DataSource): tf.data.Dataset<tf.TensorContainer> {
-  const ds = isSequence(data) ? new Feed(data, { where: 'toTfDataset', workers: 1, shuffle: false, seed: 0, maxQueueSize: 1, stepsPerEpoch: undefined, signal: undefined, startEpoch: -1, startStep: 0 }).data : data instanceof Dataset ? data : from(data)
+  const ds = isSequence(data) ? fromSequence(data) : data instanceof Dataset ? data : from(data)
   let epoch = 0
   return tf.data.generator(() => {
     const it = ds.iterate({ epoch: epoch++ })

@@ -1,5 +1,4 @@
-import type * as tf from '@tensorflow/tfjs'
-import * as tfc from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs'
 import { Dataset } from '../dataset.js'
 import { from, type Source } from '../sources/from.js'
 import { fromSequence, isSequence, type Sequence } from '../sources/sequence.js'
@@ -95,13 +94,23 @@ export class Feed {
     this.#epoch = epoch
   }
 
-  #openPass(epoch: number): AsyncIterator<unknown> {
-    const { stepsPerEpoch, maxQueueSize, startEpoch, startStep, signal } = this.options
-    let pass: AsyncIterable<unknown> = this.data.iterate({ epoch, ...(signal !== undefined ? { signal } : {}) })
-    if (this.sequence === undefined && epoch === startEpoch && startStep > 0) pass = skip(startStep)(pass)
-    const remaining = stepsPerEpoch === undefined ? undefined : epoch === startEpoch ? Math.max(0, stepsPerEpoch - startStep) : stepsPerEpoch
-    if (remaining !== undefined) pass = take(remaining)(pass)
-    if (this.options.transform !== undefined) pass = transformed(pass, this.options.transform)
+  /** Batches to read in `epoch`: `stepsPerEpoch`, less those done before a resume. */
+  #stepsIn(epoch: number): number {
+    const { stepsPerEpoch = Infinity, startEpoch, startStep } = this.options
+    return epoch === startEpoch ? Math.max(0, stepsPerEpoch - startStep) : stepsPerEpoch
+  }
+
+  /**
+   * Opens a pass: one epoch of a re-iterable source (`epoch` given, cut at its
+   * steps), or the single pass of a one-shot source that spans every epoch.
+   * Batches done before a resume are skipped (a Sequence starts there itself).
+   */
+  #openPass(epoch: number | undefined): AsyncIterator<unknown> {
+    const { maxQueueSize, startEpoch, startStep, signal, transform } = this.options
+    let pass: AsyncIterable<unknown> = this.data.iterate({ ...(epoch !== undefined ? { epoch } : {}), ...(signal !== undefined ? { signal } : {}) })
+    if (this.sequence === undefined && (epoch === undefined || epoch === startEpoch) && startStep > 0) pass = skip(startStep)(pass)
+    if (epoch !== undefined && this.#stepsIn(epoch) !== Infinity) pass = take(this.#stepsIn(epoch))(pass)
+    if (transform !== undefined) pass = transformed(pass, transform)
     return prefetch(maxQueueSize)(pass)
   }
 
@@ -111,7 +120,8 @@ export class Feed {
     let it: AsyncIterator<unknown> | undefined
     let taken = 0
     const oneShot = this.data.oneShot
-    const limit = oneShot ? (epoch === this.options.startEpoch ? (this.options.stepsPerEpoch ?? Infinity) - this.options.startStep : (this.options.stepsPerEpoch ?? Infinity)) : Infinity
+    // A one-shot pass spans epochs, so each epoch's view stops after its steps; a fresh pass is cut by take().
+    const limit = oneShot ? this.#stepsIn(epoch) : Infinity
     return {
       next: async () => {
         const stopped = (): IteratorResult<TensorBatch | null> => {
@@ -125,7 +135,7 @@ export class Feed {
         if (taken >= limit) return { done: true, value: null }
         if (it === undefined) {
           if (oneShot) {
-            this.#shared ??= this.#track(this.#openShared())
+            this.#shared ??= this.#track(this.#openPass(undefined))
             it = this.#shared
           } else it = this.#track(this.#openPass(epoch))
         }
@@ -153,7 +163,7 @@ export class Feed {
         }
         if (!this.#checked && this.options.model !== undefined) {
           this.#checked = true
-          try { checkAgainstModel(this.options.model, tensors, this.options.where) } catch (err) { disposeTree(tensors); this.#fail(err); return stopped() }
+          try { checkAgainstModel(this.options.model, tensors, this.options.where) } catch (err) { tf.dispose(tensors as unknown as tf.TensorContainer); this.#fail(err); return stopped() }
         }
         taken++
         this.clock.waitMs += performance.now() - t0
@@ -172,14 +182,6 @@ export class Feed {
   /** Rejects with the held data error, if any. */
   rethrow(): void {
     if (this.failure !== undefined) throw this.failure.error
-  }
-
-  #openShared(): AsyncIterator<unknown> {
-    const { maxQueueSize, startStep, signal } = this.options
-    let pass: AsyncIterable<unknown> = this.data.iterate(signal !== undefined ? { signal } : {})
-    if (startStep > 0) pass = skip(startStep)(pass)
-    if (this.options.transform !== undefined) pass = transformed(pass, this.options.transform)
-    return prefetch(maxQueueSize)(pass)
   }
 
   #track(it: AsyncIterator<unknown>): AsyncIterator<unknown> {
@@ -208,14 +210,6 @@ async function* transformed(source: AsyncIterable<unknown>, fn: (batch: unknown)
   }
 }
 
-function disposeTree(t: TensorBatch): void {
-  for (const part of [t.xs, t.ys]) {
-    if (Array.isArray(part)) part.forEach((x) => x.dispose())
-    else if ('dispose' in part && typeof part.dispose === 'function') (part as tf.Tensor).dispose()
-    else Object.values(part).forEach((x) => (x as tf.Tensor).dispose())
-  }
-}
-
 /** Read through a function: the signal can abort while a step waits, which narrowing cannot see. */
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
@@ -223,7 +217,7 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 
 /** One batch of zeros shaped for the model (batch size 1). */
 function zerosFor(model: tf.LayersModel): TensorBatch {
-  const make = (shape: Array<number | null>): tf.Tensor => tfc.zeros(shape.map((d) => d ?? 1))
+  const make = (shape: Array<number | null>): tf.Tensor => tf.zeros(shape.map((d) => d ?? 1))
   const xs = model.inputs.map((i) => make(i.shape))
   const ys = model.outputs.map((o) => make(o.shape))
   return { xs: xs.length === 1 ? xs[0] as tf.Tensor : xs, ys: ys.length === 1 ? ys[0] as tf.Tensor : ys }

@@ -141,14 +141,15 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
   const seed = o.seed ?? randomSeed()
   const backend = await useBestBackend()
   const progress = new Progress(o.output ?? process.stdout, verbose)
-  const pool = o.useMultiprocessing === true && o.transform !== undefined ? new WorkerPool(o.transform, { threads: o.workers ?? 1 }) : undefined
+  const multiprocessing = o.useMultiprocessing === true && o.transform !== undefined
+  // The pool is started once the options are known to be usable (below), so a refusal leaves no threads.
+  let pool: WorkerPool | undefined
   const feed = new Feed(data, {
-    where: 'fit', workers: pool !== undefined ? 1 : (o.workers ?? 1), shuffle: o.shuffle ?? true, seed, maxQueueSize: o.maxQueueSize ?? 10,
+    where: 'fit', workers: multiprocessing ? 1 : (o.workers ?? 1), shuffle: o.shuffle ?? true, seed, maxQueueSize: o.maxQueueSize ?? 10,
     stepsPerEpoch: o.stepsPerEpoch, signal: o.signal, startEpoch: initialEpoch, startStep: o.initialStep ?? 0, model,
-    ...(pool !== undefined ? { transform: (b: unknown) => pool.run(b) } : {}),
+    ...(multiprocessing ? { transform: (b: unknown) => (pool as WorkerPool).run(b) } : {}),
   })
   if (feed.data.oneShot && o.stepsPerEpoch === undefined && epochs - initialEpoch > 1) {
-    pool?.destroy()
     throw new TypeError(`fit: stepsPerEpoch is required: the data can be read only once (${feed.data.summary()}), so epochs are cut by step count, as with a fit_generator generator`)
   }
   const validation = o.validationData === undefined ? undefined
@@ -156,9 +157,9 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
       : new Feed(o.validationData as DataSource, { where: 'fit (validationData)', workers: 1, shuffle: false, seed, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.validationSteps, signal: o.signal, startEpoch: -1, startStep: 0, model })
   if (validation !== undefined) validation.linked = feed
   if (validation?.data.oneShot === true && epochs - initialEpoch > 1 && o.validationSteps === undefined) {
-    pool?.destroy()
     throw new TypeError('fit: validationSteps is required: the validation data can be read only once, so each validation reads validationSteps batches of it')
   }
+  if (multiprocessing) pool = new WorkerPool(o.transform as WorkerTransform, { threads: o.workers ?? 1 })
   const stats: FitStats = { backend: backend.name, seed, waitShare: [], epochSeconds: [], steps: [], skipped: [], skippedItems: [], aborted: false, exhausted: false }
   const skipLogs = feed.data.skipLogs
   const skipCount = (): number => skipLogs.reduce((a, l) => a + l.count, 0)
@@ -235,7 +236,6 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
       ...(o.classWeight !== undefined ? { classWeight: o.classWeight } : {}),
       ...(validation !== undefined ? { validationData: validation.asTfDataset() } : {}),
       ...(Array.isArray(o.validationData) ? { validationData: o.validationData as [tf.Tensor, tf.Tensor] } : {}),
-      ...(o.validationSteps !== undefined && validation !== undefined ? { validationBatches: o.validationSteps } : {}),
     }
     const history = await model.fitDataset(feed.asTfDataset(), args)
     feed.rethrow()

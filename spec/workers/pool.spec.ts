@@ -76,6 +76,13 @@ describe('fit with useMultiprocessing', () => {
     assert.equal(ports(), before, 'no worker thread left')
   })
 
+  it('options refused before training start no worker thread', async () => {
+    const before = ports()
+    async function* once() { yield makeBatch(4) }
+    await assert.rejects(fit(denseModel(), once(), { epochs: 2, verbose: 0, useMultiprocessing: true, transform: { module: transforms, name: 'doubleXs' } }), /stepsPerEpoch is required/)
+    assert.equal(ports(), before)
+  })
+
   it('a worker error rejects fit with it', async () => {
     await assert.rejects(fit(denseModel(), pipe([makeBatch(4)]), { verbose: 0, useMultiprocessing: true, transform: { module: transforms, name: 'explode' } }), /feature extraction failed in worker/)
   })
