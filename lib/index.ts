@@ -24,6 +24,7 @@ export { imageFolder, oneHot, type LabeledPath, type LabeledDataset, type ImageF
 export { Sequence, sequence, fromSequence, sequenceOrder, type SequenceInit, type SequenceReadOptions } from './sources/sequence.js'
 export { decodeImage, ImageDecodeError, type DecodeOptions, type DecodedImage, type ResizeFit, type Normalize } from './image/decode.js'
 export { imageSample, type ImageSampleOptions } from './image/sample.js'
+export { jpegDecoder } from './image/native-jpeg.js'
 export { collate, collateSamples, type Batch, type Sample, type Feature, type TensorData, type CollateOptions } from './tensors/collate.js'
 export { useBestBackend, activeBackend, type BackendInfo, type BackendOptions } from './backend.js'
 export { fit, type FitOptions, type FitHistory, type FitStats, type CallbackLike } from './train/fit.js'

@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { nodeDir, nodeGyp } from './node-gyp-env.mjs';
 
 const say = (msg) => console.log(`tfpipe native backend: ${msg}`);
 const env = process.env;
@@ -107,18 +108,6 @@ try {
   finish(false);
 }
 
-function nodeGyp() {
-  if (env.npm_config_node_gyp) return env.npm_config_node_gyp;
-  const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-  return fs.existsSync(npmCli) ? npmCli : 'node-gyp';
-}
-
-/** node-gyp must build against the local Node headers: it cannot download them here. */
-function nodeDir() {
-  if (env.npm_config_nodedir) return {};
-  const prefix = path.resolve(path.dirname(process.execPath), '..');
-  return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? { npm_config_nodedir: prefix } : {};
-}
 
 /** Returns { from, libDir, includeDir } where libDir holds the .so files. */
 function locateLibrary() {

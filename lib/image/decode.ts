@@ -1,5 +1,6 @@
 import sharp, { type Sharp, type OutputInfo } from 'sharp'
 import { assertInteger, assertOneOf } from '../internal/validate.js'
+import { decodeJpegNative } from './native-jpeg.js'
 
 /** How the image fills the target size. */
 export type ResizeFit = 'fill' | 'cover' | 'contain'
@@ -86,6 +87,13 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
   const name = typeof input === 'string' ? input : `a buffer of ${input.byteLength} bytes`
   const channels = options.channels ?? 3
   const dtype = options.dtype ?? 'float32'
+  const fit = options.fit ?? 'fill'
+  if (typeof input === 'string' && transform === undefined && channels !== 4 && fit !== 'contain' && (options.kernel ?? 'linear') === 'linear') {
+    // The JPEG fast path (native/jpeg.c): one pool request, about 2.5x sharp's speed; it declines
+    // anything it would not decode as sharp does (see there), and sharp then decodes the file.
+    const fast = await decodeJpegNative(input, options.size, channels, fit, options.maxPixels ?? 100_000_000)
+    if (fast !== undefined) return dtype === 'uint8' ? fast : { data: toFloat(fast.data, channels, options.normalize ?? 'unit'), shape: fast.shape }
+  }
   let raw: { data: Buffer, info: OutputInfo }
   try {
     // sharp reads the path itself: the whole decode is then one work item on libuv's pool.
@@ -101,7 +109,7 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
     }
     if (options.size !== undefined) {
       const [height, width] = options.size
-      img = img.resize({ width, height, fit: options.fit ?? 'fill', kernel: options.kernel ?? 'linear', fastShrinkOnLoad: true, background: { r: 0, g: 0, b: 0, alpha: 1 } })
+      img = img.resize({ width, height, fit, kernel: options.kernel ?? 'linear', fastShrinkOnLoad: true, background: { r: 0, g: 0, b: 0, alpha: 1 } })
     }
     if (channels === 1 || channels === 3) img = img.flatten({ background: '#000000' }).toColourspace('srgb')
     else img = img.toColourspace('srgb').ensureAlpha()

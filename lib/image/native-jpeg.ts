@@ -1,0 +1,51 @@
+import { createRequire } from 'node:module'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/** What the addon (native/jpeg.c) resolves with: pixels, or why it declined (sharp then decodes the file). */
+type NativeResult = { readonly data: Uint8Array, readonly height: number, readonly width: number } | string
+
+interface JpegAddon {
+  decode(path: string, height: number, width: number, channels: number, fit: number, maxPixels: number): Promise<NativeResult>
+}
+
+// lib/image/ and dist/image/ are both two folders below the package root.
+const addonPath = fileURLToPath(new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url))
+let addon: JpegAddon | null | undefined
+
+function load(): JpegAddon | null {
+  if (addon !== undefined) return addon
+  addon = null
+  if (!existsSync(addonPath)) return addon
+  try {
+    const loaded: unknown = createRequire(import.meta.url)(addonPath)
+    if (typeof loaded === 'object' && loaded !== null && typeof (loaded as JpegAddon).decode === 'function') addon = loaded as JpegAddon
+  } catch {
+    // A binary built for another Node ABI or missing libjpeg: sharp decodes everything.
+  }
+  return addon
+}
+
+/**
+ * Which decoder reads JPEG files: `native` when tfpipe's JPEG fast path was
+ * built at install (`npm run setup:jpeg`), `sharp` otherwise or when
+ * `TFPIPE_JPEG=sharp` is set. Other formats are always read by sharp.
+ * @example console.log(jpegDecoder()) // 'native'
+ */
+export function jpegDecoder(): 'native' | 'sharp' {
+  return active() === null ? 'sharp' : 'native'
+}
+
+/** The addon, unless TFPIPE_JPEG=sharp (read at each call, so a comparison can switch it). */
+function active(): JpegAddon | null {
+  return process.env.TFPIPE_JPEG === 'sharp' ? null : load()
+}
+
+/** The fast path: pixels of a JPEG file at the target size, or undefined when it declines (not a JPEG, EXIF rotation, ICC profile, CMYK, any libjpeg warning or error). */
+export async function decodeJpegNative(path: string, size: readonly [number, number] | undefined, channels: 1 | 3, fit: 'fill' | 'cover', maxPixels: number): Promise<{ data: Uint8Array, shape: [number, number, number] } | undefined> {
+  const a = active()
+  if (a === null) return undefined
+  const r = await a.decode(path, size?.[0] ?? 0, size?.[1] ?? 0, channels, fit === 'cover' ? 1 : 0, maxPixels)
+  if (typeof r === 'string') return undefined
+  return { data: r.data, shape: [r.height, r.width, channels] }
+}

@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "tfpipe_jpeg",
+      "sources": ["jpeg.c"],
+      "libraries": ["-ljpeg"],
+      "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
