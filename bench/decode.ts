@@ -1,6 +1,6 @@
 // bench/decode: decode -> 224x224 -> batch 32 on a corpus, the choices side by side in one run:
-// tfpipe's imageSample at several concurrencies and kernels, sharp reading the path itself (the
-// rejected choice), and the tfjs-data peer's decode (tf.node.decodeImage + resizeBilinear on the
+// tfpipe's imageSample with the JPEG fast path and with sharp, at two concurrencies, a kernel only
+// sharp has, and the tfjs-data peer's decode (tf.node.decodeImage + resizeBilinear on the
 // main thread). Prints images/s and the ratio of each to tfpipe's default.
 // usage: npm run bench:decode -- [--corpus bench/corpus-2000] [--images 600]
 import { readdirSync } from 'node:fs'
@@ -17,12 +17,18 @@ const files: LabeledPath[] = readdirSync(dir).sort().slice(0, Number(o.images)).
 const backend = await useBestBackend()
 const tfnode = backend.native ? (await import('@tensorflow/tfjs-node')).node : undefined
 
+const DEFAULT = 'tfpipe default (concurrency 16, JPEG fast path)'
+const decodeAll = (concurrency: number, kernel?: 'lanczos3') => () => drain(pipe(files, map(imageSample({ size: [224, 224], ...(kernel ? { kernel } : {}) }), { concurrency }), batch(32), collate()))
+async function withSharp(run: () => Promise<unknown>): Promise<unknown> {
+  process.env.TFPIPE_JPEG = 'sharp'
+  try { return await run() } finally { delete process.env.TFPIPE_JPEG }
+}
 const variants: Record<string, () => Promise<unknown>> = {
-  'tfpipe default (concurrency 4, linear)': () => drain(pipe(files, map(imageSample({ size: [224, 224] }), { concurrency: 4 }), batch(32), collate())),
-  'tfpipe concurrency 2': () => drain(pipe(files, map(imageSample({ size: [224, 224] }), { concurrency: 2 }), batch(32), collate())),
-  'tfpipe concurrency 8': () => drain(pipe(files, map(imageSample({ size: [224, 224] }), { concurrency: 8 }), batch(32), collate())),
-  'tfpipe lanczos3 kernel': () => drain(pipe(files, map(imageSample({ size: [224, 224], kernel: 'lanczos3' }), { concurrency: 4 }), batch(32), collate())),
-  'sharp reading the path (rejected)': () => drain(pipe(files, map((f: LabeledPath) => sharp(f.path).resize({ width: 224, height: 224, fit: 'fill', kernel: 'linear' }).raw().toBuffer(), { concurrency: 4 }), batch(32))),
+  [DEFAULT]: decodeAll(16),
+  'tfpipe, fast path, concurrency 4': decodeAll(4),
+  'tfpipe, JPEGs by sharp (TFPIPE_JPEG=sharp), concurrency 16': () => withSharp(decodeAll(16)),
+  'tfpipe, JPEGs by sharp, concurrency 4': () => withSharp(decodeAll(4)),
+  'tfpipe lanczos3 kernel (sharp)': decodeAll(16, 'lanczos3'),
   ...(tfnode !== undefined ? {
     'tfjs-node decodeImage + resizeBilinear (the tfjs-data peer)': () => drain(pipe(files, map(async (f: LabeledPath) => {
       const bytes = await readFile(f.path)
@@ -43,6 +49,6 @@ for (let round = 0; round < 2; round++) {
     best[name] = Math.max(best[name] ?? 0, files.length / ((performance.now() - t0) / 1000))
   }
 }
-const base = best['tfpipe default (concurrency 4, linear)'] as number
+const base = best[DEFAULT] as number
 console.log(`decode -> 224x224 -> batch 32, ${files.length} JPEGs of 500x375, best of 2 rounds (UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4}, sharp.concurrency ${sharp.concurrency()})`)
 for (const [name, v] of Object.entries(best)) console.log(`  ${name.padEnd(62)} ${v.toFixed(0).padStart(5)} images/s   ${(v / base).toFixed(2)}x tfpipe default`)

@@ -21,9 +21,9 @@ if (!existsSync(shared)) throw new Error(`bench: ${shared} not found (the shared
 const corpus = join(root, 'bench', `corpus-${o.count}`)
 const common = ['--size', o.size, '--batch', o.batch, '--epochs', o.epochs]
 
-function run(cmd: string, args: string[], what: string): Record<string, unknown> | undefined {
+function run(cmd: string, args: string[], what: string, env: Record<string, string> = {}): Record<string, unknown> | undefined {
   process.stderr.write(`bench: ${what} ...\n`)
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } })
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env } })
   const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
   if (r.status !== 0 || line === undefined) {
     process.stderr.write(`bench: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
@@ -48,6 +48,8 @@ const tsx = join(root, 'node_modules', '.bin', 'tsx')
 const results: Array<{ name: string, r: Record<string, unknown> | undefined }> = [
   { name: 'tfpipe (input pipeline only)', r: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common, '--input-only'], 'tfpipe input pipeline') },
   { name: 'tfpipe fit', r: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common], 'tfpipe fit') },
+  // The same with the JPEG fast path off (sharp decodes): what the fast path is worth, side by side.
+  { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', r: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common], 'tfpipe fit with sharp', { TFPIPE_JPEG: 'sharp' }) },
   { name: 'tfjs-data + fitDataset', r: run(process.execPath, [join(shared, 'peers', 'tfjs_data.mjs'), corpus, ...common], 'tfjs-data peer') },
 ]
 if (python !== undefined) {
@@ -58,7 +60,7 @@ if (python !== undefined) {
 const ours = results.find((x) => x.name === 'tfpipe fit')?.r
 const ips = (r: Record<string, unknown> | undefined) => Number(r?.images_per_s ?? NaN)
 const rss = (r: Record<string, unknown> | undefined) => Number(r?.peak_rss_mb ?? NaN)
-console.log(`\n${o.count} JPEGs of 500x375 -> ${o.size}x${o.size}, batch ${o.batch}, best of epochs 2..${o.epochs}, tiny model (GAP + dense), one run, ${new Date().toISOString()}`)
+console.log(`\n${o.count} JPEGs of 500x375 -> ${o.size}x${o.size}, batch ${o.batch}, best of epochs 2..${o.epochs}, tiny model (GAP + dense), one run, ${new Date().toISOString()}; tfpipe's JPEG decoder: ${String(ours?.jpeg_decoder ?? 'unknown')}`)
 console.log(`| pipeline | images/s | peak RSS MB | tfpipe fit / this (speed) | tfpipe fit / this (RSS) |`)
 console.log(`|---|---|---|---|---|`)
 for (const { name, r } of results) {

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { batch, cache, collate, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
+import { batch, cache, collate, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
@@ -74,7 +74,7 @@ if (o['input-only']) {
 }
 const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 console.log(JSON.stringify({
-  peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
+  jpeg_decoder: jpegDecoder(), peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   tensors_left: tf.memory().numTensors, ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))

@@ -65,11 +65,13 @@ export function checkDecodeOptions(where: string, options: DecodeOptions): void 
 }
 
 /**
- * Decodes a JPEG, PNG, WebP, GIF (first frame), TIFF or AVIF file or buffer
- * with sharp: EXIF orientation applied, converted to sRGB with the requested
- * channels (grey, palette, CMYK, 16-bit and alpha images all come out as asked),
- * resized, and scaled. JPEGs much larger than the target are decoded at a
- * reduced size in the DCT domain (shrink-on-load), which is most of the speed.
+ * Decodes a JPEG, PNG, WebP, GIF (first frame), TIFF or AVIF file or buffer:
+ * EXIF orientation applied, converted to sRGB with the requested channels
+ * (grey, palette, CMYK, 16-bit and alpha images all come out as asked),
+ * resized, and scaled. JPEG files go through tfpipe's JPEG fast path when it
+ * was built (libjpeg-turbo on libuv's pool, about 2.7x sharp's rate; see
+ * `jpegDecoder`), everything else through sharp. JPEGs at least twice the
+ * target's size are decoded at a reduced size in the DCT domain first.
  * @example const { data, shape } = await decodeImage('cat.jpg', { size: [224, 224] })
  * Errors: rejects with an ImageDecodeError naming the file and the reason (unreadable, truncated, not an image, too many pixels).
  * Cancellation: none inside one image (it takes milliseconds); stop the pipeline around it.
