@@ -2,7 +2,7 @@
 // another on the same corpus and settings, in one run; prints images/s, peak RSS
 // and the ratios of tfpipe to each peer, and writes bench/results/bench-<count>.json.
 //
-// usage: npm run bench -- [--count 2000] [--epochs 3] [--size 224] [--batch 32] [--no-python]
+// usage: npm run bench -- [--count 2000] [--epochs 3] [--size 224] [--batch 32] [--rounds 2] [--no-python]
 //   --count 20000 makes (once) and uses a 20 000-image corpus (about 1 GB on disk)
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util'
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, epochs: { type: 'string', default: '3' },
   size: { type: 'string', default: '224' }, batch: { type: 'string', default: '32' },
-  'no-python': { type: 'boolean', default: false },
+  'no-python': { type: 'boolean', default: false }, rounds: { type: 'string', default: '2' },
 } })
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const shared = resolve(root, '..', 'shared', 'bench')
@@ -45,22 +45,36 @@ if (!existsSync(join(corpus, 'labels.csv'))) {
 }
 
 const tsx = join(root, 'node_modules', '.bin', 'tsx')
-const results: Array<{ name: string, r: Record<string, unknown> | undefined }> = [
-  { name: 'tfpipe (input pipeline only)', r: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common, '--input-only'], 'tfpipe input pipeline') },
-  { name: 'tfpipe fit', r: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common], 'tfpipe fit') },
+type Row = { name: string, what: string, cmd: string, args: string[], env?: Record<string, string> }
+const rows: Row[] = [
+  { name: 'tfpipe (input pipeline only)', what: 'tfpipe input pipeline', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common, '--input-only'] },
+  { name: 'tfpipe fit', what: 'tfpipe fit', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common] },
   // The same with the JPEG fast path off (sharp decodes): what the fast path is worth, side by side.
-  { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', r: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common], 'tfpipe fit with sharp', { TFPIPE_JPEG: 'sharp' }) },
-  { name: 'tfjs-data + fitDataset', r: run(process.execPath, [join(shared, 'peers', 'tfjs_data.mjs'), corpus, ...common], 'tfjs-data peer') },
+  { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', what: 'tfpipe fit with sharp', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common], env: { TFPIPE_JPEG: 'sharp' } },
+  { name: 'tfjs-data + fitDataset', what: 'tfjs-data peer', cmd: process.execPath, args: [join(shared, 'peers', 'tfjs_data.mjs'), corpus, ...common] },
 ]
 if (python !== undefined) {
-  results.push({ name: 'tf.data AUTOTUNE', r: run(python, [join(shared, 'peers', 'tf_data.py'), corpus, ...common], 'tf.data peer') })
-  results.push({ name: 'Keras Sequence, workers=2', r: run(python, [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'], 'Keras Sequence peer') })
+  rows.push({ name: 'tf.data AUTOTUNE', what: 'tf.data peer', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] })
+  rows.push({ name: 'Keras Sequence, workers=2', what: 'Keras Sequence peer', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'] })
+}
+// Every row runs `--rounds` times, the rows taking turns (so a slow spell on a shared machine
+// hits all of them), and each keeps its best round: one tf.data round measured 820 images/s
+// where it usually does about 1 370, which alone turned a 0.6x ratio into 1.1x.
+const rounds = Number(o.rounds)
+const results: Array<{ name: string, r: Record<string, unknown> | undefined, rounds: Array<Record<string, unknown> | undefined> }> = rows.map((row) => ({ name: row.name, r: undefined, rounds: [] }))
+for (let k = 0; k < rounds; k++) {
+  rows.forEach((row, i) => {
+    const got = run(row.cmd, row.args, `${row.what} (round ${k + 1} of ${rounds})`, row.env)
+    const entry = results[i] as (typeof results)[number]
+    entry.rounds.push(got)
+    if (got !== undefined && (entry.r === undefined || Number(got.images_per_s) > Number(entry.r.images_per_s))) entry.r = got
+  })
 }
 
 const ours = results.find((x) => x.name === 'tfpipe fit')?.r
 const ips = (r: Record<string, unknown> | undefined) => Number(r?.images_per_s ?? NaN)
 const rss = (r: Record<string, unknown> | undefined) => Number(r?.peak_rss_mb ?? NaN)
-console.log(`\n${o.count} JPEGs of 500x375 -> ${o.size}x${o.size}, batch ${o.batch}, best of epochs 2..${o.epochs}, tiny model (GAP + dense), one run, ${new Date().toISOString()}; tfpipe's JPEG decoder: ${String(ours?.jpeg_decoder ?? 'unknown')}`)
+console.log(`\n${o.count} JPEGs of 500x375 -> ${o.size}x${o.size}, batch ${o.batch}, best of epochs 2..${o.epochs} and of ${rounds} rounds taken in turn, tiny model (GAP + dense), one run, ${new Date().toISOString()}; tfpipe's JPEG decoder: ${String(ours?.jpeg_decoder ?? 'unknown')}`)
 console.log(`| pipeline | images/s | peak RSS MB | tfpipe fit / this (speed) | tfpipe fit / this (RSS) |`)
 console.log(`|---|---|---|---|---|`)
 for (const { name, r } of results) {
