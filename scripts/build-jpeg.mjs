@@ -3,7 +3,7 @@
 // system's libjpeg-turbo) with node-gyp. Runs as part of tfpipe's postinstall
 // (and as `npm run setup:jpeg`).
 //
-// Without it everything still works: JPEGs are decoded by sharp, about 2.5x
+// Without it everything still works: JPEGs are decoded by sharp, about 3x
 // slower on 500x375 photos to 224x224 (see docs/performance.md). It needs a C
 // compiler and libjpeg-turbo's headers (Debian/Ubuntu: libjpeg62-turbo-dev or
 // libjpeg-turbo8-dev; Fedora: libjpeg-turbo-devel; macOS: brew install jpeg-turbo).

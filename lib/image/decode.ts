@@ -69,7 +69,7 @@ export function checkDecodeOptions(where: string, options: DecodeOptions): void 
  * EXIF orientation applied, converted to sRGB with the requested channels
  * (grey, palette, CMYK, 16-bit and alpha images all come out as asked),
  * resized, and scaled. JPEG files go through tfpipe's JPEG fast path when it
- * was built (libjpeg-turbo on libuv's pool, about 2.7x sharp's rate; see
+ * was built (libjpeg-turbo on libuv's pool, about 3x sharp's rate; see
  * `jpegDecoder`), everything else through sharp. JPEGs at least twice the
  * target's size are decoded at a reduced size in the DCT domain first.
  * @example const { data, shape } = await decodeImage('cat.jpg', { size: [224, 224] })
@@ -91,7 +91,7 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
   const dtype = options.dtype ?? 'float32'
   const fit = options.fit ?? 'fill'
   if (typeof input === 'string' && transform === undefined && channels !== 4 && fit !== 'contain' && (options.kernel ?? 'linear') === 'linear') {
-    // The JPEG fast path (native/jpeg.c): one pool request, about 2.5x sharp's speed; it declines
+    // The JPEG fast path (native/jpeg.c): one pool request, about 3x sharp's rate; it declines
     // anything it would not decode as sharp does (see there), and sharp then decodes the file.
     const fast = await decodeJpegNative(input, options.size, channels, fit, options.maxPixels ?? 100_000_000)
     if (fast !== undefined) return dtype === 'uint8' ? fast : { data: toFloat(fast.data, channels, options.normalize ?? 'unit'), shape: fast.shape }
