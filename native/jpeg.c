@@ -4,8 +4,8 @@
 // Pillow-style antialiased bilinear resize (AVX2 where the CPU has it) for the rest. One pool request per image, no JavaScript per
 // pixel.
 //
-// Anything this path does not reproduce exactly as sharp would is refused with
-// a reason, and lib/image/decode.ts then decodes the file with sharp: files
+// Anything that needs more than a plain decode is refused with a reason, and
+// lib/image/decode.ts then decodes the file with sharp: files
 // that are not JPEGs, CMYK/YCCK, an EXIF orientation other than 1, an embedded
 // ICC profile (sharp converts it to sRGB), more pixels than maxPixels, and any
 // libjpeg warning or error (truncated or corrupt data: sharp gives the error).

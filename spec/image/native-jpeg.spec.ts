@@ -34,6 +34,8 @@ function meanAbs(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number, ma
   return { mean: s / a.length, max }
 }
 
+// Built by the install where libjpeg-turbo's headers are present (always in CI, which requires it).
+const built = jpegDecoder() === 'native'
 const openFds = async () => (await readdir('/proc/self/fd')).length
 const plain: string[] = []
 
@@ -75,6 +77,10 @@ describe('the JPEG fast path', () => {
       const fast = await decodeImage(file(name), opts)
       const slow = await withSharp(() => decodeImage(file(name), opts))
       assert.deepEqual(fast.shape, [224, 224, channels])
+      if (!built) { // not built on this machine (no libjpeg headers): sharp decodes it, the same either way
+        assert.deepEqual(Buffer.from(fast.data), Buffer.from(slow.data))
+        continue
+      }
       const vsPillow = meanAbs(fast.data, ref)
       const sharpVsPillow = meanAbs(slow.data, ref)
       // Measured: 0.11-0.18 per value for the fast path, 0.18-0.61 for sharp (which decodes the
