@@ -80,10 +80,10 @@ static int exif_orientation(const uint8_t* d, unsigned len) {
   else if (t[0] == 'M' && t[1] == 'M') le = 0;
   else return 1;
   uint32_t ifd = rd32(t + 4, le);
-  if (ifd + 2 > n) return 1;
+  if (ifd >= n || n - ifd < 2) return 1;
   unsigned count = rd16(t + ifd, le);
   for (unsigned i = 0; i < count; i++) {
-    uint32_t e = ifd + 2 + i * 12;
+    uint32_t e = ifd + 2 + i * 12;  // ifd < n <= 65535: no overflow
     if (e + 12 > n) return 1;
     if (rd16(t + e, le) == 0x0112) return rd16(t + e + 8, le);
   }

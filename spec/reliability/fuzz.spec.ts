@@ -3,6 +3,9 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import sharp from 'sharp'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { batch, decodeImage, filter, map, pipe, prefetch, shuffle, take, ImageDecodeError, type Operator } from '../../lib/index.js'
 import { spy } from '../helpers.js'
 
@@ -70,5 +73,31 @@ describe('fuzz: decodeImage', () => {
           assert.ok(e instanceof ImageDecodeError, String(e))
         }
       }), { numRuns: 200 })
+  })
+
+  it('mutated JPEG files (through the JPEG fast path, EXIF block included) decode to the asked shape or reject with an ImageDecodeError', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tfpipe-fuzz-'))
+    try {
+      const seed = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } }).jpeg().withMetadata({ orientation: 1 }).toBuffer()
+      const at = join(dir, 'x.jpg')
+      await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 12 }), fc.option(fc.nat()), fc.boolean(),
+        async (flips, cut, header) => {
+          const b = Buffer.from(seed)
+          // half the runs aim at the first 200 bytes: the markers and the EXIF block tfpipe parses itself
+          for (const [i, v] of flips) b[header ? 2 + (i % 198) : i % b.length] = v
+          await writeFile(at, cut === null ? b : b.subarray(0, cut % b.length))
+          for (const fit of ['fill', 'cover'] as const) {
+            try {
+              const img = await decodeImage(at, { size: [8, 12], fit, dtype: 'uint8' })
+              assert.deepEqual(img.shape, [8, 12, 3])
+              assert.equal(img.data.length, 8 * 12 * 3)
+            } catch (e) {
+              assert.ok(e instanceof ImageDecodeError, String(e))
+            }
+          }
+        }), { numRuns: 300 })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
