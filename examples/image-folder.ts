@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
-import { batch, collate, fit, imageFolder, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
+import { batch, collate, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
 
 // #region image-folder
 export async function classifyFolder(root: string, { epochs = 10, size = 64, seed = 7, verbose = 1 as 0 | 1 | 2 } = {}) {
@@ -13,6 +13,8 @@ export async function classifyFolder(root: string, { epochs = 10, size = 64, see
   const val = imageFolder(root, { validationSplit: 0.25, subset: 'validation', seed })
   const numClasses = train.classNames.length
 
+  // Augmented samples are decoded by sharp (the augmentation runs in its pipeline); plain JPEG
+  // files by tfpipe's JPEG fast path when the install built it (jpegDecoder() says which).
   const augmented = imageSample({ size: [size, size], numClasses, augment: { seed, flipHorizontal: true, randomResizedCrop: { scale: [0.6, 1] }, brightness: 0.2 } })
   const plain = imageSample({ size: [size, size], numClasses })
   const trainBatches = pipe(train, shuffle('all', { seed }), map(augmented, { concurrency: 16 }), batch(16), collate(), prefetch(2))
@@ -36,5 +38,6 @@ export async function classifyFolder(root: string, { epochs = 10, size = 64, see
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { epochs: { type: 'string', default: '10' } } })
   if (positionals[0] === undefined) throw new Error('usage: tsx examples/image-folder.ts PHOTOS_DIR [--epochs N]')
+  console.log(`JPEG files are decoded by: ${jpegDecoder()}`)
   await classifyFolder(positionals[0], { epochs: Number(values.epochs) })
 }
