@@ -241,6 +241,7 @@ static uint8_t* read_scaled(job_t* job, int* out_w, int* out_h, double box[4]) {
   error_mgr err;
   // Set after setjmp and read after a longjmp: volatile.
   uint8_t* volatile full = NULL;
+  volatile size_t full_n = 0;
   volatile int created = 0;
   FILE* f = fopen(job->path, "rb");
   if (!f) { snprintf(job->reason, sizeof job->reason, "cannot open"); return NULL; }
@@ -308,7 +309,8 @@ static uint8_t* read_scaled(job_t* job, int* out_w, int* out_h, double box[4]) {
   jpeg_start_decompress(&cinfo);
   int sw = (int)cinfo.output_width, sh = (int)cinfo.output_height, ch = cinfo.output_components;
   if (ch != job->channels) { snprintf(job->reason, sizeof job->reason, "unexpected %d components", ch); goto fail; }
-  full = scratch_get(0, (size_t)sw * sh * ch);
+  full_n = (size_t)sw * sh * ch;
+  full = scratch_get(0, full_n);
   if (!full) { snprintf(job->reason, sizeof job->reason, "out of memory"); goto fail; }
   while ((int)cinfo.output_scanline < sh) {
     JSAMPROW row = (uint8_t*)full + (size_t)cinfo.output_scanline * sw * ch;
@@ -326,7 +328,7 @@ static uint8_t* read_scaled(job_t* job, int* out_w, int* out_h, double box[4]) {
 fail:
   if (created) jpeg_destroy_decompress(&cinfo);
   fclose(f);
-  if (full) scratch_put((void*)full, (size_t)cinfo.output_width * cinfo.output_height * cinfo.output_components);
+  if (full) scratch_put((void*)full, full_n);
   return NULL;
 }
 
