@@ -84,10 +84,20 @@ for (const { name, r } of results) {
 // Overlap: a real small CNN at 96x96 (the seed's size). An epoch of fit should take at most 1.1x the
 // larger of the same steps on batches already in memory and the input pipeline alone.
 const small = ['--size', '96', '--batch', o.batch, '--epochs', o.epochs, '--model', 'cnn']
-const overlap = {
-  fit: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...small], 'overlap: fit, CNN at 96x96'),
-  inMemory: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...small, '--in-memory'], 'overlap: the same steps on batches in memory'),
-  inputOnly: run(tsx, [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...small, '--input-only'], 'overlap: the input pipeline alone at 96x96'),
+const script = join(root, 'bench', 'tfpipe-fit.ts')
+const overlapRows = {
+  fit: { what: 'overlap: fit, CNN at 96x96', args: [script, corpus, ...small] },
+  inMemory: { what: 'overlap: the same steps on batches in memory', args: [script, corpus, ...small, '--in-memory'] },
+  inputOnly: { what: 'overlap: the input pipeline alone at 96x96', args: [script, corpus, ...small, '--input-only'] },
+}
+// The same rounds, taken in turn, best (shortest epoch) kept per row.
+const overlap: Record<keyof typeof overlapRows, Record<string, unknown> | undefined> = { fit: undefined, inMemory: undefined, inputOnly: undefined }
+for (let k = 0; k < rounds; k++) {
+  for (const key of Object.keys(overlapRows) as Array<keyof typeof overlapRows>) {
+    const got = run(tsx, overlapRows[key].args, `${overlapRows[key].what} (round ${k + 1} of ${rounds})`)
+    const kept = overlap[key]
+    if (got !== undefined && (kept === undefined || Number(got.epoch_s) < Number(kept.epoch_s))) overlap[key] = got
+  }
 }
 const sec = (r: Record<string, unknown> | undefined) => Number(r?.epoch_s ?? NaN)
 const ratio = sec(overlap.fit) / Math.max(sec(overlap.inMemory), sec(overlap.inputOnly))
