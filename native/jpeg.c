@@ -13,7 +13,9 @@
 // decode(path, height, width, channels, fit, maxPixels) -> Promise<
 //   { data: Uint8Array, height, width } | string (why the fast path declined) >
 // height/width 0: the image's own size. channels 1 or 3. fit 0 fill, 1 cover.
+#ifndef TFPIPE_JPEG_NO_NAPI
 #include <node_api.h>
+#endif
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,13 +52,17 @@ static void on_message(j_common_ptr c, int level) {
 }
 
 typedef struct {
+#ifndef TFPIPE_JPEG_NO_NAPI
   napi_async_work work;
   napi_deferred deferred;
+#endif
   char* path;
   int want_h, want_w, channels, fit;
   double max_pixels;
   // Output: into `given` (a JS ArrayBuffer made before the job, when the size is known), else malloc'd.
+#ifndef TFPIPE_JPEG_NO_NAPI
   napi_ref given_ref;
+#endif
   uint8_t* given;
   // result
   uint8_t* data;
@@ -195,9 +201,13 @@ static void resample_rows_avx2(const uint8_t* src, size_t stride, uint8_t* dst, 
 }
 #endif
 
+// Set once at load: the CPU has AVX2 and TFPIPE_JPEG_SIMD is not "0" (the spec sets it to
+// check that the portable path, what non-x86 machines run, gives the same bytes).
+static int use_avx2 = 0;
+
 static void resample_rows(const uint8_t* src, size_t stride, uint8_t* dst, int dh, const coeffs_t* c, int32_t* acc) {
 #ifdef HAVE_AVX2_PATH
-  if (__builtin_cpu_supports("avx2")) { resample_rows_avx2(src, stride, dst, dh, c); return; }
+  if (use_avx2) { resample_rows_avx2(src, stride, dst, dh, c); return; }
 #endif
   resample_rows_c(src, stride, dst, dh, c, acc);
 }
@@ -387,6 +397,8 @@ oom:
   if (acc) scratch_put(acc, acc_n);
 }
 
+#ifndef TFPIPE_JPEG_NO_NAPI
+// The N-API side (left out when bench/jpeg-timing.c includes this file).
 static void execute(napi_env env, void* data) { (void)env; decode_job((job_t*)data); }
 
 static void free_data(napi_env env, void* data, void* hint) { (void)env; (void)hint; free(data); }
@@ -461,8 +473,15 @@ static napi_value decode(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
+  const char* simd = getenv("TFPIPE_JPEG_SIMD");
+#ifdef HAVE_AVX2_PATH
+  use_avx2 = __builtin_cpu_supports("avx2") != 0 && !(simd != NULL && strcmp(simd, "0") == 0);
+#else
+  (void)simd;
+#endif
   napi_value fn;
   napi_create_function(env, "decode", NAPI_AUTO_LENGTH, decode, NULL, &fn);
   napi_set_named_property(env, exports, "decode", fn);
   return exports;
 }
+#endif

@@ -42,6 +42,7 @@ export class ImageDecodeError extends Error {
 }
 
 const fits: readonly ResizeFit[] = ['fill', 'cover', 'contain']
+const jpegName = /\.(jpe?g|jpe|jfif)$/i
 
 /** Checks decode options now, so a bad option fails when the pipeline is built, not at the 14 000th image. */
 export function checkDecodeOptions(where: string, options: DecodeOptions): void {
@@ -90,9 +91,11 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
   const channels = options.channels ?? 3
   const dtype = options.dtype ?? 'float32'
   const fit = options.fit ?? 'fill'
-  if (typeof input === 'string' && transform === undefined && channels !== 4 && fit !== 'contain' && (options.kernel ?? 'linear') === 'linear') {
-    // The JPEG fast path (native/jpeg.c): one pool request, about 3x sharp's rate; it declines
-    // anything it would not decode as sharp does (see there), and sharp then decodes the file.
+  if (typeof input === 'string' && jpegName.test(input) && transform === undefined && channels !== 4 && fit !== 'contain' && (options.kernel ?? 'linear') === 'linear') {
+    // The JPEG fast path (native/jpeg.c): one pool request, about 3x sharp's rate. It declines
+    // any file that needs more than a plain decode (see there), and sharp then decodes it.
+    // Only files named as JPEGs are offered: a PNG would cost an extra open, a pool request
+    // and an output buffer before sharp reads it (a JPEG with another name goes to sharp).
     const fast = await decodeJpegNative(input, options.size, channels, fit, options.maxPixels ?? 100_000_000)
     if (fast !== undefined) return dtype === 'uint8' ? fast : { data: toFloat(fast.data, channels, options.normalize ?? 'unit'), shape: fast.shape }
   }

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm, readFile, writeFile, readdir, copyFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
 import sharp from 'sharp'
 import { decodeImage, jpegDecoder, type DecodeOptions } from '../../lib/index.js'
 import { pillowBilinear } from './pillow-resize.js'
@@ -128,6 +130,30 @@ describe('the JPEG fast path', () => {
       await decodeImage(file('chelsea-420.jpg'), { size: [32, 32] })
     }
     assert.equal(await openFds(), fds)
+  })
+
+  it('the portable resize (what CPUs without AVX2 run) gives the AVX2 path\'s bytes', async () => {
+    const names = ['chelsea-420.jpg', 'astronaut-big.jpg', 'grey.jpg']
+    const digest = async () => {
+      const out: string[] = []
+      for (const name of names) {
+        for (const o of [{ size: [224, 224] }, { size: [57, 301], fit: 'cover' }] as DecodeOptions[]) {
+          out.push(createHash('sha256').update((await decodeImage(file(name), { ...o, dtype: 'uint8', channels: name === 'grey.jpg' ? 1 : 3 })).data).digest('hex'))
+        }
+      }
+      return out
+    }
+    const here = await digest()
+    // A child process loads the addon with TFPIPE_JPEG_SIMD=0 (read once, when the addon loads).
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      const { decodeImage } = await import(${JSON.stringify(new URL('../../lib/index.ts', import.meta.url).href)})
+      const { createHash } = await import('node:crypto')
+      const out = []
+      for (const name of ${JSON.stringify(names)}) for (const o of [{ size: [224, 224] }, { size: [57, 301], fit: 'cover' }])
+        out.push(createHash('sha256').update((await decodeImage(${JSON.stringify(dir)} + '/' + name, { ...o, dtype: 'uint8', channels: name === 'grey.jpg' ? 1 : 3 })).data).digest('hex'))
+      console.log(JSON.stringify(out))`], { encoding: 'utf8', env: { ...process.env, TFPIPE_JPEG_SIMD: '0' } })
+    assert.equal(child.status, 0, child.stderr)
+    assert.deepEqual(JSON.parse(child.stdout.trim().split('\n').pop() ?? '[]'), here)
   })
 
   it('the same bytes however many decodes run at once', async () => {

@@ -1,0 +1,47 @@
+// bench/jpeg-timing.c: the JPEG fast path's per-image cost on one core, split into the
+// libjpeg decode and the whole job (decode + resize), over the files given.
+// Built and run by `npm run bench:jpeg` (cc, libjpeg-turbo's headers):
+//   cc -O3 -DTFPIPE_JPEG_NO_NAPI bench/jpeg-timing.c -ljpeg && ./a.out FILES...
+#include "../native/jpeg.c"
+#include <time.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int main(int argc, char** argv) {
+#ifdef HAVE_AVX2_PATH
+  use_avx2 = __builtin_cpu_supports("avx2") != 0;
+#endif
+  double read = 0, whole = 0;
+  int n = 0;
+  for (int round = 0; round < 2; round++) {  // round 0 warms the caches and scratch buffers
+    read = whole = 0;
+    n = 0;
+    for (int i = 1; i < argc; i++) {
+      job_t a = {0}, b = {0};
+      a.path = b.path = argv[i];
+      a.want_h = b.want_h = 224;
+      a.want_w = b.want_w = 224;
+      a.channels = b.channels = 3;
+      a.max_pixels = b.max_pixels = 1e9;
+      int sw, sh;
+      double box[4], t0 = now();
+      uint8_t* px = read_scaled(&a, &sw, &sh, box);
+      double t1 = now();
+      if (px == NULL) continue;
+      scratch_put(px, (size_t)sw * sh * 3);
+      decode_job(&b);
+      double t2 = now();
+      if (b.data == NULL) continue;
+      free(b.data);
+      read += t1 - t0;
+      whole += t2 - t1;
+      n++;
+    }
+  }
+  printf("{\"images\": %d, \"decode_ms\": %.3f, \"decode_and_resize_ms\": %.3f, \"avx2\": %d}\n", n, read / n * 1e3, whole / n * 1e3, use_avx2);
+  return n > 0 ? 0 : 1;
+}
