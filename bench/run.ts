@@ -1,6 +1,7 @@
 // npm run bench: tfpipe against the peers in ../shared/bench/peers, one after
 // another on the same corpus and settings, in one run; prints images/s, peak RSS
 // and the ratios of tfpipe to each peer, and writes bench/results/bench-<count>.json.
+// tfpipe runs compiled (dist/ on plain node, see bench/compile.ts), as the peers run.
 //
 // usage: npm run bench -- [--count 2000] [--epochs 3] [--size 224] [--batch 32] [--rounds 2] [--no-python]
 //   --count 20000 makes (once) and uses a 20 000-image corpus (about 1 GB on disk)
@@ -9,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { compiledFit } from './compile.js'
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, epochs: { type: 'string', default: '3' },
@@ -45,12 +47,16 @@ if (!existsSync(join(corpus, 'labels.csv'))) {
 }
 
 const tsx = join(root, 'node_modules', '.bin', 'tsx')
+const fitJs = await compiledFit(root)
+const node = process.execPath
 type Row = { name: string, what: string, cmd: string, args: string[], env?: Record<string, string> }
 const rows: Row[] = [
-  { name: 'tfpipe (input pipeline only)', what: 'tfpipe input pipeline', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common, '--input-only'] },
-  { name: 'tfpipe fit', what: 'tfpipe fit', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common] },
+  { name: 'tfpipe (input pipeline only)', what: 'tfpipe input pipeline', cmd: node, args: [fitJs, corpus, ...common, '--input-only'] },
+  { name: 'tfpipe fit', what: 'tfpipe fit', cmd: node, args: [fitJs, corpus, ...common] },
   // The same with the JPEG fast path off (sharp decodes): what the fast path is worth, side by side.
-  { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', what: 'tfpipe fit with sharp', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common], env: { TFPIPE_JPEG: 'sharp' } },
+  { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', what: 'tfpipe fit with sharp', cmd: node, args: [fitJs, corpus, ...common], env: { TFPIPE_JPEG: 'sharp' } },
+  // The same fit from the TypeScript source under tsx (how a .ts training script is often run): the loader's cost.
+  { name: 'tfpipe fit under tsx (TypeScript loader)', what: 'tfpipe fit under tsx', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common] },
   { name: 'tfjs-data + fitDataset', what: 'tfjs-data peer', cmd: process.execPath, args: [join(shared, 'peers', 'tfjs_data.mjs'), corpus, ...common] },
 ]
 if (python !== undefined) {
@@ -90,11 +96,10 @@ for (const { name, r } of results) {
 // Overlap: a real small CNN at 96x96 (the seed's size). An epoch of fit should take at most 1.1x the
 // larger of the same steps on batches already in memory and the input pipeline alone.
 const small = ['--size', '96', '--batch', o.batch, '--epochs', o.epochs, '--model', 'cnn']
-const script = join(root, 'bench', 'tfpipe-fit.ts')
 const [fitRun, inMemoryRun, inputOnlyRun] = bestOfRounds([
-  { name: 'fit', what: 'overlap: fit, CNN at 96x96', cmd: tsx, args: [script, corpus, ...small] },
-  { name: 'inMemory', what: 'overlap: the same steps on batches in memory', cmd: tsx, args: [script, corpus, ...small, '--in-memory'] },
-  { name: 'inputOnly', what: 'overlap: the input pipeline alone at 96x96', cmd: tsx, args: [script, corpus, ...small, '--input-only'] },
+  { name: 'fit', what: 'overlap: fit, CNN at 96x96', cmd: node, args: [fitJs, corpus, ...small] },
+  { name: 'inMemory', what: 'overlap: the same steps on batches in memory', cmd: node, args: [fitJs, corpus, ...small, '--in-memory'] },
+  { name: 'inputOnly', what: 'overlap: the input pipeline alone at 96x96', cmd: node, args: [fitJs, corpus, ...small, '--input-only'] },
 ]).map((x) => x.r)
 const overlap = { fit: fitRun, inMemory: inMemoryRun, inputOnly: inputOnlyRun }
 const sec = (r: Record<string, unknown> | undefined) => Number(r?.epoch_s ?? NaN)

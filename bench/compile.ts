@@ -1,0 +1,27 @@
+// The benchmarks run tfpipe as users run it: compiled JavaScript on plain `node`, as
+// the tfjs-data peer runs. Under tsx (a TypeScript loader) the same fit had a V8 heap
+// about twice the size (60 against 35 MB used after loading tfjs and training) and about
+// 55 MB more peak RSS, which is the loader's, not tfpipe's: `npm run bench` shows both,
+// side by side, in its "under tsx" row.
+//
+// compiledFit(root) builds lib/ into dist/ (`npm run build`'s tsc) and bundles
+// bench/tfpipe-fit.ts alone with esbuild, its import of ../lib/index.js pointed at
+// dist/index.js, into bench/build/tfpipe-fit.mjs; returns that file's path.
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+
+export async function compiledFit(root: string): Promise<string> {
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' })
+  if (tsc.status !== 0) throw new Error(`bench: building dist/ failed: ${(tsc.stdout + tsc.stderr).trim().split('\n').slice(0, 5).join(' | ')}`)
+  const outfile = join(root, 'bench', 'build', 'tfpipe-fit.mjs')
+  await build({
+    entryPoints: [join(root, 'bench', 'tfpipe-fit.ts')], outfile, bundle: true, packages: 'external',
+    platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning',
+    plugins: [{
+      name: 'tfpipe-from-dist',
+      setup(b) { b.onResolve({ filter: /^\.\.\/lib\/index\.js$/ }, () => ({ path: '../../dist/index.js', external: true })) },
+    }],
+  })
+  return outfile
+}
