@@ -1,8 +1,8 @@
 // The benchmarks run tfpipe as users run it: compiled JavaScript on plain `node`, as
-// the tfjs-data peer runs. Under tsx (a TypeScript loader) the same fit had a V8 heap
-// about twice the size (60 against 35 MB used after loading tfjs and training) and about
-// 55 MB more peak RSS, which is the loader's, not tfpipe's: `npm run bench` shows both,
-// side by side, in its "under tsx" row.
+// the tfjs-data peer runs. Under tsx (a TypeScript loader) the V8 heap is about twice
+// the size (60 against 35 MB used after loading tfjs and training a few steps) and the
+// peak RSS of a fit was 4-130 MB higher (median about 60) (docs/performance.md), which is the loader's, not
+// tfpipe's: `npm run bench` shows both, side by side, in its "under tsx" row.
 //
 // compiledFit(root) builds lib/ into dist/ (`npm run build`'s tsc) and bundles
 // bench/tfpipe-fit.ts alone with esbuild, its import of ../lib/index.js pointed at
