@@ -4,7 +4,7 @@
 // peak RSS of a fit was 4-130 MB higher (median about 60) (docs/performance.md), which is the loader's, not
 // tfpipe's: `npm run bench` shows both, side by side, in its "under tsx" row.
 //
-// compiledFit(root) builds lib/ into dist/ (`npm run build`'s tsc) and bundles
+// compiledFit(root) builds lib/ into dist/ (`npm run build`) and bundles
 // bench/tfpipe-fit.ts alone with esbuild, its import of ../lib/index.js pointed at
 // dist/index.js, into bench/build/tfpipe-fit.mjs; returns that file's path.
 import { spawnSync } from 'node:child_process'
@@ -12,8 +12,8 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 
 export async function compiledFit(root: string): Promise<string> {
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' })
-  if (tsc.status !== 0) throw new Error(`bench: building dist/ failed: ${(tsc.stdout + tsc.stderr).trim().split('\n').slice(0, 5).join(' | ')}`)
+  const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, encoding: 'utf8' })
+  if (built.status !== 0) throw new Error(`bench: npm run build failed: ${(built.stdout + built.stderr).trim().split('\n').slice(0, 5).join(' | ')}`)
   const outfile = join(root, 'bench', 'build', 'tfpipe-fit.mjs')
   await build({
     entryPoints: [join(root, 'bench', 'tfpipe-fit.ts')], outfile, bundle: true, packages: 'external',

@@ -57,7 +57,7 @@ const rows: Row[] = [
   { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', what: 'tfpipe fit with sharp', cmd: node, args: [fitJs, corpus, ...common], env: { TFPIPE_JPEG: 'sharp' } },
   // The same fit from the TypeScript source under tsx (how a .ts training script is often run): the loader's cost.
   { name: 'tfpipe fit under tsx (TypeScript loader)', what: 'tfpipe fit under tsx', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common] },
-  { name: 'tfjs-data + fitDataset', what: 'tfjs-data peer', cmd: process.execPath, args: [join(shared, 'peers', 'tfjs_data.mjs'), corpus, ...common] },
+  { name: 'tfjs-data + fitDataset', what: 'tfjs-data peer', cmd: node, args: [join(shared, 'peers', 'tfjs_data.mjs'), corpus, ...common] },
 ]
 if (python !== undefined) {
   rows.push({ name: 'tf.data AUTOTUNE', what: 'tf.data peer', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] })

@@ -67,7 +67,7 @@ function leaf(v: unknown, made: tf.Tensor[], what: string): tf.Tensor {
   // ('unit' is scale 1/255 and offset 0; the add of 0 cost about 3 ms per batch).
   const mul = v.scale !== undefined && v.scale !== 1
   const add = v.offset !== undefined && v.offset !== 0
-  if (!scales(v.scale, v.offset)) {
+  if (!mul && !add) {
     // new Float32Array(bytes) converts natively, about 8x faster than a JavaScript loop.
     const data = v.data instanceof Uint8Array ? (dtype === 'float32' ? new Float32Array(v.data) : new Int32Array(v.data)) : v.data
     const raw = tf.tensor(data, [...v.shape], dtype)
