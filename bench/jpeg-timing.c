@@ -12,11 +12,10 @@ static double now(void) {
 }
 
 int main(int argc, char** argv) {
-#ifdef HAVE_AVX2_PATH
-  // As the addon: TFPIPE_JPEG_SIMD=0 times the portable code (what CPUs without AVX2 run).
-  const char* simd = getenv("TFPIPE_JPEG_SIMD");
-  use_avx2 = __builtin_cpu_supports("avx2") != 0 && !(simd != NULL && strcmp(simd, "0") == 0);
-#endif
+  init_simd();  // as the addon: TFPIPE_JPEG_SIMD=0 times the portable code (what CPUs without AVX2 run)
+  // TFPIPE_JPEG_PLANAR=0 times the path that has libjpeg upsample and convert to RGB.
+  const char* planar = getenv("TFPIPE_JPEG_PLANAR");
+  int use_planar = !(planar != NULL && strcmp(planar, "0") == 0);
   double read = 0, whole = 0;
   int n = 0;
   for (int round = 0; round < 2; round++) {  // round 0 warms the caches and scratch buffers
@@ -29,6 +28,7 @@ int main(int argc, char** argv) {
       a.want_w = b.want_w = 224;
       a.channels = b.channels = 3;
       a.max_pixels = b.max_pixels = 1e9;
+      a.planar = b.planar = use_planar;
       a.decode_only = 1;
       double t0 = now();
       decode_job(&a);
@@ -43,6 +43,6 @@ int main(int argc, char** argv) {
       n++;
     }
   }
-  printf("{\"images\": %d, \"decode_ms\": %.3f, \"decode_and_resize_ms\": %.3f, \"avx2\": %d}\n", n, read / n * 1e3, whole / n * 1e3, use_avx2);
+  printf("{\"images\": %d, \"decode_ms\": %.3f, \"decode_and_resize_ms\": %.3f, \"avx2\": %d, \"planar\": %d}\n", n, read / n * 1e3, whole / n * 1e3, use_avx2, use_planar);
   return n > 0 ? 0 : 1;
 }

@@ -3,7 +3,7 @@
     {
       "target_name": "tfpipe_jpeg",
       "sources": ["jpeg.c"],
-      "libraries": ["-ljpeg"],
+      "libraries": ["-ljpeg", "-lm"],
       "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra", "-ffp-contract=off"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <jpeglib.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,8 @@ typedef struct {
   uint8_t* data;
   int out_h, out_w;
   char reason[JMSG_LENGTH_MAX + 128];
+  int planar;        // allowed to resize chroma at its own size (TFPIPE_JPEG_PLANAR=0 turns it off)
+  int planar_active; // this image takes that path (set by start_scaled)
 #ifdef TFPIPE_JPEG_NO_NAPI
   int decode_only;  // bench/jpeg-timing.c: decode, skip the resize, leave data NULL
 #endif
@@ -114,24 +117,31 @@ typedef struct { int* start; int* count; int32_t* w; int taps; } coeffs_t;
 // 14-bit weights: a pair of them and a pair of pixels fit one 16-bit multiply-add.
 #define PREC 14
 
-static int make_coeffs(coeffs_t* c, int in_size, double box0, double box1, int out_size) {
+// up2: the weights instead apply to a plane at half resolution (4:2:0 or 4:2:2 chroma, of
+// plane_size samples) that libjpeg would have upsampled to in_size with its "fancy"
+// (triangle) filter: upsampled pixel x = linear interpolation of the plane at (x + 0.5) / 2 - 0.5,
+// edges repeated. Both filters are linear, so their composition is one set of weights per
+// output over the plane's samples: the upsampling is skipped and the plane is resized as is.
+static int make_coeffs2(coeffs_t* c, int in_size, double box0, double box1, int out_size, int up2, int plane_size) {
   double scale = (box1 - box0) / out_size;
   double filterscale = scale < 1.0 ? 1.0 : scale;
   double support = 1.0 * filterscale;
-  int taps = (int)(support * 2 + 1) + 1;
+  int ktaps = (int)(support * 2 + 1) + 1;
+  int taps = up2 ? ktaps / 2 + 3 : ktaps;
   c->taps = taps;
   c->start = malloc(sizeof(int) * out_size);
   c->count = malloc(sizeof(int) * out_size);
   c->w = malloc(sizeof(int32_t) * out_size * taps);
-  double* k = malloc(sizeof(double) * taps);
+  double* k = malloc(sizeof(double) * (ktaps + taps));
   if (!c->start || !c->count || !c->w || !k) { free(k); return 0; }
+  double* m = k + ktaps;
   for (int x = 0; x < out_size; x++) {
     double center = box0 + (x + 0.5) * scale;
     double ss = 1.0 / filterscale;
     int xmin = (int)(center - support + 0.5); if (xmin < 0) xmin = 0;
     int xmax = (int)(center + support + 0.5); if (xmax > in_size) xmax = in_size;
     xmax -= xmin;
-    if (xmax > taps) xmax = taps;
+    if (xmax > ktaps) xmax = ktaps;
     double ww = 0.0;
     for (int j = 0; j < xmax; j++) {
       double v = (j + xmin - center + 0.5) * ss;
@@ -140,15 +150,44 @@ static int make_coeffs(coeffs_t* c, int in_size, double box0, double box1, int o
       k[j] = t;
       ww += t;
     }
+    for (int j = 0; j < xmax; j++) k[j] = ww != 0.0 ? k[j] / ww : 0.0;
+    int first = xmin, n = xmax;
+    const double* src = k;
+    if (up2) {
+      // Spread each weight over the two plane samples the upsampled pixel interpolates.
+      int lo = (int)floor((xmin + 0.5) / 2 - 0.5);
+      if (lo < 0) lo = 0;
+      if (lo > plane_size - 1) lo = plane_size - 1;
+      for (int j = 0; j < taps; j++) m[j] = 0.0;
+      int hi = lo;
+      for (int j = 0; j < xmax; j++) {
+        double u = (xmin + j + 0.5) / 2 - 0.5;
+        int j0 = (int)floor(u);
+        double f = u - j0;
+        int a = j0 < 0 ? 0 : j0 > plane_size - 1 ? plane_size - 1 : j0;
+        int b = j0 + 1 < 0 ? 0 : j0 + 1 > plane_size - 1 ? plane_size - 1 : j0 + 1;
+        if (b - lo >= taps || a < lo) { free(k); return 0; }  // cannot happen: taps bounds the span
+        m[a - lo] += k[j] * (1.0 - f);
+        m[b - lo] += k[j] * f;
+        if (b > hi) hi = b;
+      }
+      first = lo;
+      n = hi - lo + 1;
+      src = m;
+    }
     for (int j = 0; j < taps; j++) {
-      double v = j < xmax && ww != 0.0 ? k[j] / ww : 0.0;
+      double v = j < n ? src[j] : 0.0;
       c->w[x * taps + j] = (int32_t)(v < 0 ? v * (1 << PREC) - 0.5 : v * (1 << PREC) + 0.5);
     }
-    c->start[x] = xmin;
-    c->count[x] = xmax;
+    c->start[x] = first;
+    c->count[x] = n;
   }
   free(k);
   return 1;
+}
+
+static int make_coeffs(coeffs_t* c, int in_size, double box0, double box1, int out_size) {
+  return make_coeffs2(c, in_size, box0, box1, out_size, 0, 0);
 }
 
 static void free_coeffs(coeffs_t* c) { free(c->start); free(c->count); free(c->w); }
@@ -221,8 +260,7 @@ static void vertical_row_avx2(const uint8_t* const* rows, int n, const int32_t* 
 }
 #endif
 
-// Set once at load: the CPU has AVX2 and TFPIPE_JPEG_SIMD is not "0" (the spec sets it to
-// check that the portable path, what non-x86 machines run, gives the same bytes).
+// Set once at load by init_simd.
 static int use_avx2 = 0;
 
 static void vertical_row(const uint8_t* const* rows, int n, const int32_t* k, size_t width, uint8_t* d, int32_t* acc) {
@@ -320,11 +358,222 @@ static void horizontal_row(const uint8_t* s, uint8_t* d, const horizontal_t* h) 
   horizontal_px_c(s, d, x, h->dw, h->ch, &h->c);
 }
 
+// One plane (one byte per sample) for the planar path. With AVX2 the horizontal pass
+// takes eight output samples a step, four per 128-bit lane: when the taps of four
+// consecutive samples all lie within 16 bytes of the first one's start (true for
+// downscales up to about 3x), one 16-byte load per lane and one byte shuffle per pair of
+// taps line up (sample q: tap j, tap j+1) as 16-bit values against the matching weights,
+// and one multiply-add gives each sample's partial sum in its own 32-bit slot: no
+// horizontal adds. Per block of eight samples b and pair k, at (b * pairs + k) * 32 bytes:
+// the shuffle (`mask`) and the weights (`w16`, 16 of them), low lane samples 8b..8b+3.
+typedef struct { coeffs_t c; uint8_t* mask; int16_t* w16; int pairs, dw, blocks; } hplane_t;
+
+// The pairs of taps the AVX2 pass needs for this plane (0: the plain loop does it all).
+static int hplane_pairs(const hplane_t* h) {
+  const coeffs_t* c = &h->c;
+  int most = 0;
+  for (int x = 0; x < h->dw; x++) if (c->count[x] > most) most = c->count[x];
+  for (int x = 0; x + 4 <= h->dw; x += 4)
+    if (c->start[x + 3] + c->count[x + 3] - c->start[x] > 16) return 0;
+  return (most + 1) / 2;
+}
+
+static void hplane_plan(hplane_t* h, uint8_t* mem) {
+  const coeffs_t* c = &h->c;
+  h->blocks = 0;
+  h->mask = NULL;
+  h->w16 = NULL;
+  if (!use_avx2 || mem == NULL || h->pairs == 0) return;
+  h->blocks = h->dw / 8;
+  h->mask = mem;
+  h->w16 = (int16_t*)(mem + (size_t)h->blocks * h->pairs * 32);
+  for (int b = 0; b < h->blocks; b++) {
+    for (int k = 0; k < h->pairs; k++) {
+      uint8_t* m = h->mask + ((size_t)b * h->pairs + k) * 32;
+      int16_t* w = h->w16 + ((size_t)b * h->pairs + k) * 16;
+      for (int lane = 0; lane < 2; lane++) {
+        int x0 = 8 * b + 4 * lane;
+        for (int q = 0; q < 4; q++) {
+          int x = x0 + q;
+          for (int t = 0; t < 2; t++) {
+            int j = 2 * k + t;
+            int in = j < c->count[x];
+            int at = lane * 16 + q * 4 + t * 2;  // the 16-bit value's two bytes
+            m[at] = in ? (uint8_t)(c->start[x] + j - c->start[x0]) : 0x80;
+            m[at + 1] = 0x80;  // zero high byte: the byte widened to 16 bits
+            w[lane * 8 + q * 2 + t] = in ? (int16_t)c->w[(size_t)x * c->taps + j] : 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+
+
+// Chroma keeps CFRAC fractional bits between its passes and into the colour conversion:
+// rounded to whole bytes, its error (up to 0.5) would be multiplied by up to 1.772 there.
+#define CFRAC 6
+
+// The horizontal pass to 16-bit values with CFRAC fractional bits (no clipping needed: the
+// weights are not negative, so the result stays within 0..255 << CFRAC, give or take the
+// weights' rounding).
+static void hplane16_c(const uint8_t* s, int16_t* d, int x0, const hplane_t* h) {
+  const coeffs_t* c = &h->c;
+  for (int x = x0; x < h->dw; x++) {
+    const int32_t* k = c->w + (size_t)x * c->taps;
+    const uint8_t* p = s + c->start[x];
+    int32_t v = 1 << (PREC - CFRAC - 1);
+    for (int j = 0; j < c->count[x]; j++) v += p[j] * k[j];
+    d[x] = (int16_t)(v >> (PREC - CFRAC));
+  }
+}
+
+#ifdef HAVE_AVX2_PATH
+__attribute__((target("avx2")))
+static int hplane16_avx2(const uint8_t* s, int16_t* d, const hplane_t* h) {
+  const __m256i round = _mm256_set1_epi32(1 << (PREC - CFRAC - 1));
+  const int pairs = h->pairs;
+  const int* start = h->c.start;
+  for (int b = 0; b < h->blocks; b++) {
+    int x = 8 * b;
+    __m256i src = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i*)(s + start[x]))),
+                                          _mm_loadu_si128((const __m128i*)(s + start[x + 4])), 1);
+    const uint8_t* m = h->mask + (size_t)b * pairs * 32;
+    const int16_t* w = h->w16 + (size_t)b * pairs * 16;
+    __m256i acc = round;
+    for (int k = 0; k < pairs; k++) {
+      __m256i v = _mm256_shuffle_epi8(src, _mm256_loadu_si256((const __m256i*)(m + k * 32)));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i*)(w + k * 16))));
+    }
+    acc = _mm256_packs_epi32(_mm256_srai_epi32(acc, PREC - CFRAC), acc);  // 16-bit values 0-3 of each lane: its four samples
+    int64_t lo = _mm256_extract_epi64(acc, 0), hi = _mm256_extract_epi64(acc, 2);
+    memcpy(d + x, &lo, 8);
+    memcpy(d + x + 4, &hi, 8);
+  }
+  return 8 * h->blocks;
+}
+
+// The vertical pass over 16-bit rows: d = sum_j rows[j] * k[j], rounded back to CFRAC bits.
+// Pairs of rows interleaved against the weight pair, 16 values a step.
+__attribute__((target("avx2")))
+static void vertical16_avx2(const int16_t* const* rows, int n, const int32_t* k, int width, int16_t* d) {
+  const __m256i round = _mm256_set1_epi32(1 << (PREC - 1));
+  int x = 0;
+  for (; x + 16 <= width; x += 16) {
+    __m256i lo = round, hi = round;
+    for (int j = 0; j < n; j += 2) {
+      __m256i a = _mm256_loadu_si256((const __m256i*)(rows[j] + x));
+      __m256i b = j + 1 < n ? _mm256_loadu_si256((const __m256i*)(rows[j + 1] + x)) : _mm256_setzero_si256();
+      int32_t k1 = j + 1 < n ? k[j + 1] : 0;
+      __m256i w = _mm256_set1_epi32((int32_t)((uint32_t)k1 << 16 | ((uint32_t)k[j] & 0xFFFF)));
+      lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w));
+      hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w));
+    }
+    _mm256_storeu_si256((__m256i*)(d + x), _mm256_packs_epi32(_mm256_srai_epi32(lo, PREC), _mm256_srai_epi32(hi, PREC)));
+  }
+  for (; x < width; x++) {
+    int32_t v = 1 << (PREC - 1);
+    for (int j = 0; j < n; j++) v += rows[j][x] * k[j];
+    d[x] = (int16_t)(v >> PREC);
+  }
+}
+#endif
+
+static void hplane16_row(const uint8_t* s, int16_t* d, const hplane_t* h) {
+  int x = 0;
+#ifdef HAVE_AVX2_PATH
+  if (h->w16 != NULL) x = hplane16_avx2(s, d, h);
+#endif
+  hplane16_c(s, d, x, h);
+}
+
+static void vertical16(const int16_t* const* rows, int n, const int32_t* k, int width, int16_t* d) {
+#ifdef HAVE_AVX2_PATH
+  if (use_avx2) { vertical16_avx2(rows, n, k, width, d); return; }
+#endif
+  for (int x = 0; x < width; x++) {
+    int32_t v = 1 << (PREC - 1);
+    for (int j = 0; j < n; j++) v += rows[j][x] * k[j];
+    d[x] = (int16_t)(v >> PREC);
+  }
+}
+
+// YCbCr to RGB with libjpeg's coefficients (jdcolor.c: 16-bit fixed point), all three
+// planes carrying CFRAC fractional bits: each channel is worked out at that precision and
+// rounded once, at the end.
+static void ycc_to_rgb_c(const int16_t* y, const int16_t* cb, const int16_t* cr, uint8_t* d, int x, int n) {
+  const int32_t mid = 128 << CFRAC, fhalf = 1 << (CFRAC - 1);
+  const int32_t r_cr = 91881, g_cb = -22554, g_cr = -46802, b_cb = 116130;  // FIX(1.402), -FIX(0.34414), -FIX(0.71414), FIX(1.772)
+  for (; x < n; x++) {
+    int32_t Y = y[x], u = cb[x] - mid, v = cr[x] - mid;
+    int32_t r = (Y + ((r_cr * v + 32768) >> 16) + fhalf) >> CFRAC;
+    int32_t g = (Y + ((g_cb * u + g_cr * v + 32768) >> 16) + fhalf) >> CFRAC;
+    int32_t b = (Y + ((b_cb * u + 32768) >> 16) + fhalf) >> CFRAC;
+    d[3 * x] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+    d[3 * x + 1] = (uint8_t)(g < 0 ? 0 : g > 255 ? 255 : g);
+    d[3 * x + 2] = (uint8_t)(b < 0 ? 0 : b > 255 ? 255 : b);
+  }
+}
+
+#ifdef HAVE_AVX2_PATH
+// Output block k (bytes 16k..16k+15 of 16 RGB pixels) takes byte i from channel i % 3 of
+// pixel i / 3: one byte shuffle per channel and block.
+static uint8_t rgb_shuffle[3][3][16];
+
+static void rgb_shuffle_init(void) {
+  for (int k = 0; k < 3; k++)
+    for (int i = 0; i < 16; i++)
+      for (int c = 0; c < 3; c++) rgb_shuffle[k][c][i] = (uint8_t)((16 * k + i) % 3 == c ? (16 * k + i) / 3 : 0x80);
+}
+
+// 16 pixels a step: the same arithmetic in 32-bit lanes, then interleaved to RGB.
+__attribute__((target("avx2")))
+static int ycc_to_rgb_avx2(const int16_t* y, const int16_t* cb, const int16_t* cr, uint8_t* d, int n) {
+  const __m256i half = _mm256_set1_epi32(32768), fhalf = _mm256_set1_epi32(1 << (CFRAC - 1)), mid = _mm256_set1_epi32(128 << CFRAC);
+  const __m256i r_cr = _mm256_set1_epi32(91881), g_cb = _mm256_set1_epi32(-22554), g_cr = _mm256_set1_epi32(-46802), b_cb = _mm256_set1_epi32(116130);
+  __m128i m[3][3];
+  for (int k = 0; k < 3; k++) for (int c = 0; c < 3; c++) m[k][c] = _mm_loadu_si128((const __m128i*)rgb_shuffle[k][c]);
+  int x = 0;
+  for (; x + 16 <= n; x += 16) {
+    __m256i rr[2], gg[2], bb[2];
+    for (int h = 0; h < 2; h++) {
+      __m256i Y = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i*)(y + x + 8 * h))), fhalf);
+      __m256i u = _mm256_sub_epi32(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i*)(cb + x + 8 * h))), mid);
+      __m256i v = _mm256_sub_epi32(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i*)(cr + x + 8 * h))), mid);
+      rr[h] = _mm256_srai_epi32(_mm256_add_epi32(Y, _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(v, r_cr), half), 16)), CFRAC);
+      gg[h] = _mm256_srai_epi32(_mm256_add_epi32(Y, _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(u, g_cb), _mm256_mullo_epi32(v, g_cr)), half), 16)), CFRAC);
+      bb[h] = _mm256_srai_epi32(_mm256_add_epi32(Y, _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(u, b_cb), half), 16)), CFRAC);
+    }
+    __m128i ch[3];
+    __m256i* src[3] = { rr, gg, bb };
+    for (int c = 0; c < 3; c++) {
+      // 16 values in two registers to 16 bytes in order (the packs work per 128-bit lane).
+      __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(src[c][0], src[c][1]), 0xD8);
+      ch[c] = _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+    }
+    for (int k = 0; k < 3; k++) {
+      __m128i o = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(ch[0], m[k][0]), _mm_shuffle_epi8(ch[1], m[k][1])), _mm_shuffle_epi8(ch[2], m[k][2]));
+      _mm_storeu_si128((__m128i*)(d + (size_t)x * 3 + 16 * k), o);
+    }
+  }
+  return x;
+}
+#endif
+
+static void ycc_to_rgb(const int16_t* y, const int16_t* cb, const int16_t* cr, uint8_t* d, int n) {
+  int x = 0;
+#ifdef HAVE_AVX2_PATH
+  if (use_avx2) x = ycc_to_rgb_avx2(y, cb, cr, d, n);
+#endif
+  ycc_to_rgb_c(y, cb, cr, d, x, n);
+}
+
 // Per-thread scratch memory, reused from image to image (fresh large
 // allocations cost page faults on every image). Requests above 8 MB are
 // allocated and freed each time instead, so one huge image does not pin memory.
 #define SCRATCH_MAX ((size_t)8 << 20)
-static _Thread_local struct { void* p; size_t n; } scratch[5];
+static _Thread_local struct { void* p; size_t n; } scratch[6];
 
 static void* scratch_get(int slot, size_t n) {
   if (n > SCRATCH_MAX) return malloc(n);
@@ -388,6 +637,22 @@ static int start_scaled(job_t* job, struct jpeg_decompress_struct* cinfo, double
   cinfo->scale_num = (unsigned)num;
   cinfo->scale_denom = 8;
   cinfo->out_color_space = job->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  // Chroma stored at half width (4:2:0, 4:2:2), decoded at full size and resized both ways:
+  // take libjpeg's planes as stored and resize the chroma at its own size (decode_planar).
+  job->planar_active = 0;
+  if (job->planar && num == 8 && job->channels == 3 && cinfo->jpeg_color_space == JCS_YCbCr && cinfo->num_components == 3 &&
+      !(ih == oh && box[1] == 0 && box[3] == ih) && !(iw == ow && box[0] == 0 && box[2] == iw)) {
+    const jpeg_component_info* c = cinfo->comp_info;
+    int hmax = cinfo->max_h_samp_factor, vmax = cinfo->max_v_samp_factor;
+    if (c[0].h_samp_factor == hmax && c[0].v_samp_factor == vmax &&
+        c[1].h_samp_factor == c[2].h_samp_factor && c[1].v_samp_factor == c[2].v_samp_factor &&
+        c[1].h_samp_factor * 2 == hmax && (c[1].v_samp_factor * 2 == vmax || c[1].v_samp_factor == vmax) &&
+        (iw + 1) / 2 > 2) {  // libjpeg's triangle upsampling, which the weights reproduce, needs more than 2 samples a row
+      job->planar_active = 1;
+      cinfo->raw_data_out = TRUE;
+      cinfo->out_color_space = JCS_YCbCr;
+    }
+  }
   cinfo->dct_method = JDCT_ISLOW;
   jpeg_start_decompress(cinfo);
   if ((int)cinfo->output_components != job->channels) {
@@ -443,6 +708,140 @@ static void setup_source(struct jpeg_decompress_struct* cinfo, const file_t* fil
   jpeg_read_header(cinfo, TRUE);
 }
 
+// Once, before any decode: the CPU has AVX2 and TFPIPE_JPEG_SIMD is not "0" (the spec sets
+// it to check that the portable code, what non-x86 machines run, gives the same bytes).
+static void init_simd(void) {
+#ifdef HAVE_AVX2_PATH
+  const char* simd = getenv("TFPIPE_JPEG_SIMD");
+  use_avx2 = __builtin_cpu_supports("avx2") != 0 && !(simd != NULL && strcmp(simd, "0") == 0);
+  rgb_shuffle_init();
+#endif
+}
+
+// The planar path's buffers: weights per plane, and one scratch block (slot 5) with the
+// rings, the rows between passes and the pointer arrays. Owned by decode_job, which frees
+// them whether decode_planar returns or libjpeg longjmps out of it.
+typedef struct {
+  coeffs_t vy, vc;
+  hplane_t hy, hc;
+  uint8_t* block;
+  size_t block_n;
+} planar_t;
+
+static void planar_free(planar_t* p) {
+  free_coeffs(&p->vy);
+  free_coeffs(&p->vc);
+  free_coeffs(&p->hy.c);
+  free_coeffs(&p->hc.c);
+  if (p->block) scratch_put(p->block, p->block_n);
+}
+
+static uint8_t* carve(uint8_t** at, size_t n) {
+  uint8_t* r = *at;
+  *at += (n + 31) & ~(size_t)31;
+  return r;
+}
+
+// For YCbCr with chroma at half width (and half or full height), after start_scaled set
+// raw_data_out: libjpeg hands over the planes as stored (jpeg_read_raw_data, one iMCU row
+// of 8 or 16 lines a call), and each plane is resized on its own, with the weights of the
+// RGB path for luma and those weights composed with libjpeg's triangle upsampling for
+// chroma (make_coeffs2); then each output row is converted to RGB with libjpeg's
+// coefficients. This skips libjpeg's upsampling and colour conversion at full size, and
+// resizes two of the three channels at a quarter (or half) of the samples.
+// Each plane: the horizontal pass on each row as libjpeg hands it over, into a ring of
+// 16-bit rows with CFRAC fractional bits, then the vertical pass over the ring, still
+// 16-bit, into the conversion, which rounds once: nothing is rounded to bytes on the
+// way, where libjpeg's RGB output has already rounded the upsampled chroma and the
+// converted values. The result differs from upsample-convert-resize by those roundings
+// and where the conversion clips (saturated colours). Returns 0 with job->reason set,
+// or 1 with `out` written.
+static int decode_planar(job_t* job, struct jpeg_decompress_struct* cinfo, const double box[4], planar_t* p, uint8_t* out) {
+  const jpeg_component_info* comp = cinfo->comp_info;
+  int iw = (int)cinfo->output_width, ih = (int)cinfo->output_height, ow = job->out_w, oh = job->out_h;
+  int cw = (int)comp[1].downsampled_width, chh = (int)comp[1].downsampled_height;
+  int half_h = comp[1].v_samp_factor * 2 == cinfo->max_v_samp_factor;
+  if (!make_coeffs2(&p->vy, ih, box[1], box[1] + box[3], oh, 0, 0) ||
+      !make_coeffs2(&p->vc, ih, box[1], box[1] + box[3], oh, half_h, chh) ||
+      !make_coeffs2(&p->hy.c, iw, box[0], box[0] + box[2], ow, 0, 0) ||
+      !make_coeffs2(&p->hc.c, iw, box[0], box[0] + box[2], ow, 1, cw)) {
+    snprintf(job->reason, sizeof job->reason, "out of memory"); return 0;
+  }
+  p->hy.dw = p->hc.dw = ow;
+  p->hy.pairs = hplane_pairs(&p->hy);
+  p->hc.pairs = hplane_pairs(&p->hc);
+  int ly = comp[0].v_samp_factor * DCTSIZE, lc = comp[1].v_samp_factor * DCTSIZE;  // rows per read
+  // What libjpeg writes per row, and the 16 bytes the horizontal pass may read past it.
+  size_t sy = (size_t)comp[0].width_in_blocks * DCTSIZE + 16, sc = (size_t)comp[1].width_in_blocks * DCTSIZE + 16;
+  int ry = p->vy.taps + 2 * ly + 4, rc = p->vc.taps + 2 * lc + 4;  // ring rows: the filter's span and two reads
+  int span = p->vy.taps > p->vc.taps ? p->vy.taps : p->vc.taps;
+  size_t sizes[] = {
+    sy * (size_t)ly, sc * (size_t)lc * 2,                         // the rows of one read: luma, chroma
+    sizeof(int16_t) * (size_t)ow * (size_t)(ry + 2 * rc),        // rings (after the horizontal pass): luma, chroma
+    sizeof(int16_t) * (size_t)ow * 3,                            // rows after both passes: luma, chroma
+    (size_t)(ow / 8) * (size_t)p->hy.pairs * 64, (size_t)(ow / 8) * (size_t)p->hc.pairs * 64,  // the AVX2 pass' shuffles and weights
+    sizeof(void*) * (size_t)span, sizeof(JSAMPROW) * (size_t)(ly + 2 * lc),
+  };
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 31) & ~(size_t)31;
+  p->block = scratch_get(5, total + 32);
+  if (!p->block) { snprintf(job->reason, sizeof job->reason, "out of memory"); return 0; }
+  p->block_n = total + 32;
+  uint8_t* at = (uint8_t*)(((uintptr_t)p->block + 31) & ~(uintptr_t)31);
+  uint8_t* raw_y = carve(&at, sizes[0]);
+  uint8_t* raw_cb = carve(&at, sizes[1]);
+  uint8_t* raw_cr = raw_cb + sc * (size_t)lc;
+  int16_t* ring_y = (int16_t*)carve(&at, sizes[2]);
+  int16_t* ring_cb = ring_y + (size_t)ow * ry;
+  int16_t* ring_cr = ring_cb + (size_t)ow * rc;
+  int16_t* row_y = (int16_t*)carve(&at, sizes[3]);
+  int16_t* row_cb = row_y + ow;
+  int16_t* row_cr = row_cb + ow;
+  uint8_t* plan_y = carve(&at, sizes[4]);
+  uint8_t* plan_c = carve(&at, sizes[5]);
+  const int16_t** ptrs = (const int16_t**)carve(&at, sizes[6]);
+  JSAMPROW* rows = (JSAMPROW*)carve(&at, sizes[7]);
+  // What the horizontal passes read past a row's samples (at weight 0): defined.
+  memset(raw_y, 0, sizes[0]);
+  memset(raw_cb, 0, sizes[1]);
+  hplane_plan(&p->hy, plan_y);
+  hplane_plan(&p->hc, plan_c);
+  JSAMPARRAY planes[3] = { rows, rows + ly, rows + ly + lc };
+  for (int i = 0; i < ly; i++) planes[0][i] = raw_y + (size_t)i * sy;
+  for (int i = 0; i < lc; i++) { planes[1][i] = raw_cb + (size_t)i * sc; planes[2][i] = raw_cr + (size_t)i * sc; }
+  long ready_y = 0, ready_c = 0;  // rows of each plane read so far
+  for (int y = 0; y < oh; y++) {
+    int loy = p->vy.start[y], ny = p->vy.count[y], loc = p->vc.start[y], nc = p->vc.count[y];
+    while (ready_y < loy + ny || ready_c < loc + nc) {
+      if (cinfo->output_scanline >= cinfo->output_height) { snprintf(job->reason, sizeof job->reason, "libjpeg returned no rows"); return 0; }
+      if (jpeg_read_raw_data(cinfo, planes, (JDIMENSION)ly) == 0) { snprintf(job->reason, sizeof job->reason, "libjpeg returned no rows"); return 0; }
+      for (int i = 0; i < ly && ready_y + i < ih; i++) hplane16_row(raw_y + (size_t)i * sy, ring_y + (size_t)((ready_y + i) % ry) * ow, &p->hy);
+      for (int i = 0; i < lc && ready_c + i < chh; i++) {
+        size_t slot = (size_t)((ready_c + i) % rc) * ow;
+        hplane16_row(raw_cb + (size_t)i * sc, ring_cb + slot, &p->hc);
+        hplane16_row(raw_cr + (size_t)i * sc, ring_cr + slot, &p->hc);
+      }
+      ready_y += ly;
+      ready_c += lc;
+    }
+    // Every row the filters need is still in its ring (the ring sizes make sure of it).
+    if (loy < ready_y - ry || loc < ready_c - rc) { snprintf(job->reason, sizeof job->reason, "internal: ring too small"); return 0; }
+    for (int j = 0; j < ny; j++) ptrs[j] = ring_y + (size_t)((loy + j) % ry) * ow;
+    vertical16(ptrs, ny, p->vy.w + (size_t)y * p->vy.taps, ow, row_y);
+    const int32_t* kc = p->vc.w + (size_t)y * p->vc.taps;
+    for (int j = 0; j < nc; j++) ptrs[j] = ring_cb + (size_t)((loc + j) % rc) * ow;
+    vertical16(ptrs, nc, kc, ow, row_cb);
+    for (int j = 0; j < nc; j++) ptrs[j] = ring_cr + (size_t)((loc + j) % rc) * ow;
+    vertical16(ptrs, nc, kc, ow, row_cr);
+    ycc_to_rgb(row_y, row_cb, row_cr, out + (size_t)y * ow * 3, ow);
+  }
+  // The rows below a cover box: read, so that libjpeg checks the whole file.
+  while (cinfo->output_scanline < cinfo->output_height) {
+    if (jpeg_read_raw_data(cinfo, planes, (JDIMENSION)ly) == 0) { snprintf(job->reason, sizeof job->reason, "libjpeg returned no rows"); return 0; }
+  }
+  return 1;
+}
+
 // Decodes and resizes row by row, each pass rounding to bytes as Pillow's does: the
 // scanlines go into a ring of as many rows as the vertical filter spans; each output
 // row is the vertical pass over the rows it needs (whole rows, contiguous, so it
@@ -464,6 +863,7 @@ static void decode_job(job_t* job) {
   volatile int created = 0;
   coeffs_t cv = {0};
   horizontal_t hz = {0};
+  planar_t pl = {0};
   file_t file = read_jpeg_file(job);
   if (!file.data) return;
   cinfo.err = jpeg_std_error(&err.pub);
@@ -479,6 +879,21 @@ static void decode_job(job_t* job) {
   setup_source(&cinfo, &file);
   if (!start_scaled(job, &cinfo, box)) goto done;
 #ifdef TFPIPE_JPEG_NO_NAPI
+  if (job->decode_only && job->planar_active) {  // the planes read and dropped
+    pl.block_n = (size_t)cinfo.comp_info[0].width_in_blocks * DCTSIZE * 48;
+    pl.block = scratch_get(5, pl.block_n);
+    if (!pl.block) goto oom;
+    int ly = cinfo.comp_info[0].v_samp_factor * DCTSIZE, lc = cinfo.comp_info[1].v_samp_factor * DCTSIZE;
+    size_t sy = (size_t)cinfo.comp_info[0].width_in_blocks * DCTSIZE;
+    JSAMPROW r[48];
+    for (int i = 0; i < ly + 2 * lc; i++) r[i] = pl.block + (size_t)i * sy;
+    JSAMPARRAY planes[3] = { r, r + ly, r + ly + lc };
+    while (cinfo.output_scanline < cinfo.output_height) {
+      if (jpeg_read_raw_data(&cinfo, planes, (JDIMENSION)ly) == 0) { snprintf(job->reason, sizeof job->reason, "libjpeg returned no rows"); goto done; }
+    }
+    jpeg_finish_decompress(&cinfo);
+    goto done;
+  }
   if (job->decode_only) {  // bench/jpeg-timing.c times the decode alone: scanlines read and dropped
     ring_n = (size_t)cinfo.output_width * (size_t)job->channels;
     ring = scratch_get(0, ring_n);
@@ -491,6 +906,15 @@ static void decode_job(job_t* job) {
     goto done;
   }
 #endif
+  if (job->planar_active) {
+    out = job->given != NULL ? job->given : malloc((size_t)job->out_w * 3 * job->out_h);
+    if (!out) goto oom;
+    if (!decode_planar(job, &cinfo, box, &pl, out)) goto done;
+    jpeg_finish_decompress(&cinfo);
+    job->data = out;
+    out = NULL;
+    goto done;
+  }
   int sw = (int)cinfo.output_width, sh = (int)cinfo.output_height, ch = job->channels;
   int ow = job->out_w, oh = job->out_h;
   size_t row_n = (size_t)sw * ch, out_row = (size_t)ow * ch;
@@ -550,6 +974,7 @@ done:
   scratch_put(file.data, file.n);
   free_coeffs(&cv);
   free_coeffs(&hz.c);
+  planar_free(&pl);
   free((void*)ptrs);
   if (out != NULL && out != job->given) free(out);
   if (ring) scratch_put(ring, ring_n);
@@ -656,6 +1081,9 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[4], &job->fit);
   napi_get_value_double(env, argv[5], &job->max_pixels);
   if (job->channels != 1 && job->channels != 3) job->channels = 3;
+  // Read here, on the main thread, per call (the spec compares both paths in one process).
+  const char* planar = getenv("TFPIPE_JPEG_PLANAR");
+  job->planar = !(planar != NULL && strcmp(planar, "0") == 0);
   if (job->want_h > 0 && job->want_w > 0) {
     // The output's size is known: make it a JS ArrayBuffer now, so the pixels live in
     // V8's memory (freed with the array) rather than in the pool threads' malloc arenas,
@@ -715,18 +1143,92 @@ static napi_value scale_fn(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// planes(path) -> { width, height, chromaWidth, chromaHeight, y, cb, cr } | string: the
+// file's YCbCr planes as stored (rows packed), for the specs, which work out from them the
+// exact result that the planar path approximates. Synchronous; not used by tfpipe itself.
+static napi_value planes_fn(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len = 0;
+  napi_value argv[1], result;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096];
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) { napi_throw_type_error(env, NULL, "planes(path)"); return NULL; }
+  job_t job = {0};
+  job.path = path;
+  file_t file = read_jpeg_file(&job);
+  if (!file.data) { napi_create_string_utf8(env, job.reason, NAPI_AUTO_LENGTH, &result); return result; }
+  struct jpeg_decompress_struct cinfo;
+  error_mgr err;
+  uint8_t* volatile mem = NULL;
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.emit_message = on_message;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    scratch_put(file.data, file.n);
+    free(mem);
+    napi_create_string_utf8(env, err.reason, NAPI_AUTO_LENGTH, &result);
+    return result;
+  }
+  jpeg_create_decompress(&cinfo);
+  setup_source(&cinfo, &file);
+  const jpeg_component_info* c = cinfo.comp_info;
+  if (cinfo.jpeg_color_space != JCS_YCbCr || cinfo.num_components != 3 || c[0].h_samp_factor != cinfo.max_h_samp_factor ||
+      c[0].v_samp_factor != cinfo.max_v_samp_factor || c[1].h_samp_factor != c[2].h_samp_factor || c[1].v_samp_factor != c[2].v_samp_factor) {
+    jpeg_destroy_decompress(&cinfo);
+    scratch_put(file.data, file.n);
+    napi_create_string_utf8(env, "not YCbCr with luma at full size", NAPI_AUTO_LENGTH, &result);
+    return result;
+  }
+  cinfo.raw_data_out = TRUE;
+  cinfo.out_color_space = JCS_YCbCr;
+  jpeg_start_decompress(&cinfo);
+  int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
+  int cw = (int)c[1].downsampled_width, chh = (int)c[1].downsampled_height;
+  int ly = c[0].v_samp_factor * DCTSIZE, lc = c[1].v_samp_factor * DCTSIZE;
+  size_t sy = (size_t)c[0].width_in_blocks * DCTSIZE, sc = (size_t)c[1].width_in_blocks * DCTSIZE;
+  size_t hy = (size_t)(h + ly - 1) / ly * ly, hc = hy / ly * lc;  // whole reads
+  mem = malloc(sy * hy + 2 * sc * hc + sizeof(JSAMPROW) * (size_t)(ly + 2 * lc));
+  if (!mem) { jpeg_destroy_decompress(&cinfo); scratch_put(file.data, file.n); napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  uint8_t *py = mem, *pb = py + sy * hy, *pr = pb + sc * hc;
+  JSAMPROW* rows = (JSAMPROW*)(pr + sc * hc);
+  JSAMPARRAY pl[3] = { rows, rows + ly, rows + ly + lc };
+  for (size_t read = 0; cinfo.output_scanline < cinfo.output_height; read++) {
+    for (int i = 0; i < ly; i++) pl[0][i] = py + (read * ly + i) * sy;
+    for (int i = 0; i < lc; i++) { pl[1][i] = pb + (read * lc + i) * sc; pl[2][i] = pr + (read * lc + i) * sc; }
+    jpeg_read_raw_data(&cinfo, pl, (JDIMENSION)ly);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  scratch_put(file.data, file.n);
+  napi_create_object(env, &result);
+  const struct { const char* name; const uint8_t* src; size_t stride; int w, h; } out[3] = {
+    { "y", py, sy, w, h }, { "cb", pb, sc, cw, chh }, { "cr", pr, sc, cw, chh } };
+  for (int k = 0; k < 3; k++) {
+    void* data;
+    napi_value ab, arr;
+    napi_create_arraybuffer(env, (size_t)out[k].w * out[k].h, &data, &ab);
+    for (int y = 0; y < out[k].h; y++) memcpy((uint8_t*)data + (size_t)y * out[k].w, out[k].src + (size_t)y * out[k].stride, (size_t)out[k].w);
+    napi_create_typedarray(env, napi_uint8_array, (size_t)out[k].w * out[k].h, ab, 0, &arr);
+    napi_set_named_property(env, result, out[k].name, arr);
+  }
+  free(mem);
+  napi_value v;
+  napi_create_int32(env, w, &v); napi_set_named_property(env, result, "width", v);
+  napi_create_int32(env, h, &v); napi_set_named_property(env, result, "height", v);
+  napi_create_int32(env, cw, &v); napi_set_named_property(env, result, "chromaWidth", v);
+  napi_create_int32(env, chh, &v); napi_set_named_property(env, result, "chromaHeight", v);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
-  const char* simd = getenv("TFPIPE_JPEG_SIMD");
-#ifdef HAVE_AVX2_PATH
-  use_avx2 = __builtin_cpu_supports("avx2") != 0 && !(simd != NULL && strcmp(simd, "0") == 0);
-#else
-  (void)simd;
-#endif
+  init_simd();
   napi_value fn;
   napi_create_function(env, "decode", NAPI_AUTO_LENGTH, decode, NULL, &fn);
   napi_set_named_property(env, exports, "decode", fn);
   napi_create_function(env, "scale", NAPI_AUTO_LENGTH, scale_fn, NULL, &fn);
   napi_set_named_property(env, exports, "scale", fn);
+  napi_create_function(env, "planes", NAPI_AUTO_LENGTH, planes_fn, NULL, &fn);
+  napi_set_named_property(env, exports, "planes", fn);
   return exports;
 }
 #endif

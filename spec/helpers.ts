@@ -76,10 +76,15 @@ export function range(n: number): number[] {
 
 /** Runs `f` with TFPIPE_JPEG=sharp (read per call: the JPEG fast path and the addon's byte scaling are off), then restores it. */
 export async function withSharp<T>(f: () => Promise<T>): Promise<T> {
-  const before = process.env.TFPIPE_JPEG
-  process.env.TFPIPE_JPEG = 'sharp'
+  return withEnv('TFPIPE_JPEG', 'sharp', f)
+}
+
+/** Runs `f` with the environment variable `name` set to `value`, then puts it back. */
+export async function withEnv<T>(name: string, value: string, f: () => Promise<T>): Promise<T> {
+  const before = process.env[name]
+  process.env[name] = value
   try { return await f() } finally {
-    if (before === undefined) delete process.env.TFPIPE_JPEG
-    else process.env.TFPIPE_JPEG = before
+    if (before === undefined) delete process.env[name]
+    else process.env[name] = before
   }
 }

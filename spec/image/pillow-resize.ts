@@ -9,7 +9,8 @@ export function pillowBilinear(src: Uint8Array, h: number, w: number, c: number,
   return pass(horizontal, h, outW, c, outH, false)
 }
 
-function coefficients(inSize: number, outSize: number): { bounds: Int32Array, weights: Float64Array[] } {
+/** Pillow's weights: for each output index, the first input index and the normalised weights. */
+export function coefficients(inSize: number, outSize: number): { bounds: Int32Array, weights: Float64Array[] } {
   const scale = inSize / outSize
   const filterScale = Math.max(scale, 1)
   const support = 1 * filterScale
