@@ -359,57 +359,62 @@ static void horizontal_row(const uint8_t* s, uint8_t* d, const horizontal_t* h) 
 }
 
 // One plane (one byte per sample) for the planar path. With AVX2 the horizontal pass
-// takes eight output samples a step, four per 128-bit lane: when the taps of four
-// consecutive samples all lie within 16 bytes of the first one's start (true for
-// downscales up to about 3x), one 16-byte load per lane and one byte shuffle per pair of
-// taps line up (sample q: tap j, tap j+1) as 16-bit values against the matching weights,
-// and one multiply-add gives each sample's partial sum in its own 32-bit slot: no
-// horizontal adds. Per block of eight samples b and pair k, at (b * pairs + k) * 32 bytes:
-// the shuffle (`mask`) and the weights (`w16`, 16 of them), low lane samples 8b..8b+3.
-typedef struct { coeffs_t c; uint8_t* mask; int16_t* w16; int pairs, dw, blocks; } hplane_t;
+// takes `per` output samples per 128-bit lane (two lanes a step): when the taps of `per`
+// consecutive samples all lie within 16 bytes of the first one's start, one 16-byte load
+// per lane and one byte shuffle per step line up each sample's next 8 / per taps as
+// 16-bit values against the matching weights, and one multiply-add sums them in pairs.
+// per = 4 (downscales up to about 2.8x): one 32-bit sum per sample and step, no
+// horizontal adds. per = 2 (up to about 5x): two per sample, added pairwise at the end.
+// Per block of 2 * per samples b and step k, at (b * steps + k) * 32 bytes: the shuffle
+// (`mask`) and the weights (`w16`, 16 of them), the low lane's samples first.
+typedef struct { coeffs_t c; uint8_t* mask; int16_t* w16; int steps, per, dw, blocks; } hplane_t;
 
-// The pairs of taps the AVX2 pass needs for this plane (0: the plain loop does it all).
-static int hplane_pairs(const hplane_t* h) {
+// Chooses `per` and the steps the AVX2 pass needs for this plane (steps 0: the plain
+// loop does it all), and returns the bytes hplane_plan will write.
+static size_t hplane_size(hplane_t* h) {
   const coeffs_t* c = &h->c;
   int most = 0;
   for (int x = 0; x < h->dw; x++) if (c->count[x] > most) most = c->count[x];
-  for (int x = 0; x + 4 <= h->dw; x += 4)
-    if (c->start[x + 3] + c->count[x + 3] - c->start[x] > 16) return 0;
-  return (most + 1) / 2;
+  h->steps = 0;
+  for (h->per = 4; h->per >= 2; h->per /= 2) {
+    int fits = 1;
+    for (int x = 0; fits && x + h->per <= h->dw; x += h->per)
+      if (c->start[x + h->per - 1] + c->count[x + h->per - 1] - c->start[x] > 16) fits = 0;
+    if (fits) { h->steps = (most + 8 / h->per - 1) / (8 / h->per); break; }
+  }
+  h->blocks = h->steps > 0 ? h->dw / (2 * h->per) : 0;
+  return (size_t)h->blocks * (size_t)h->steps * 64;
 }
 
 static void hplane_plan(hplane_t* h, uint8_t* mem) {
   const coeffs_t* c = &h->c;
-  h->blocks = 0;
   h->mask = NULL;
   h->w16 = NULL;
-  if (!use_avx2 || mem == NULL || h->pairs == 0) return;
-  h->blocks = h->dw / 8;
+  if (!use_avx2 || mem == NULL || h->blocks == 0) { h->blocks = 0; return; }
   h->mask = mem;
-  h->w16 = (int16_t*)(mem + (size_t)h->blocks * h->pairs * 32);
+  h->w16 = (int16_t*)(mem + (size_t)h->blocks * h->steps * 32);
+  int taps = 8 / h->per;  // per sample and step
   for (int b = 0; b < h->blocks; b++) {
-    for (int k = 0; k < h->pairs; k++) {
-      uint8_t* m = h->mask + ((size_t)b * h->pairs + k) * 32;
-      int16_t* w = h->w16 + ((size_t)b * h->pairs + k) * 16;
+    for (int k = 0; k < h->steps; k++) {
+      uint8_t* m = h->mask + ((size_t)b * h->steps + k) * 32;
+      int16_t* w = h->w16 + ((size_t)b * h->steps + k) * 16;
       for (int lane = 0; lane < 2; lane++) {
-        int x0 = 8 * b + 4 * lane;
-        for (int q = 0; q < 4; q++) {
+        int x0 = (2 * b + lane) * h->per;
+        for (int q = 0; q < h->per; q++) {
           int x = x0 + q;
-          for (int t = 0; t < 2; t++) {
-            int j = 2 * k + t;
+          for (int t = 0; t < taps; t++) {
+            int j = k * taps + t;
             int in = j < c->count[x];
-            int at = lane * 16 + q * 4 + t * 2;  // the 16-bit value's two bytes
-            m[at] = in ? (uint8_t)(c->start[x] + j - c->start[x0]) : 0x80;
-            m[at + 1] = 0x80;  // zero high byte: the byte widened to 16 bits
-            w[lane * 8 + q * 2 + t] = in ? (int16_t)c->w[(size_t)x * c->taps + j] : 0;
+            int v = lane * 8 + q * taps + t;  // the 16-bit value's index in the register
+            m[2 * v] = in ? (uint8_t)(c->start[x] + j - c->start[x0]) : 0x80;
+            m[2 * v + 1] = 0x80;  // zero high byte: the byte widened to 16 bits
+            w[v] = in ? (int16_t)c->w[(size_t)x * c->taps + j] : 0;
           }
         }
       }
     }
   }
 }
-
-
 
 // Chroma keeps CFRAC fractional bits between its passes and into the colour conversion:
 // rounded to whole bytes, its error (up to 0.5) would be multiplied by up to 1.772 there.
@@ -433,25 +438,33 @@ static void hplane16_c(const uint8_t* s, int16_t* d, int x0, const hplane_t* h) 
 __attribute__((target("avx2")))
 static int hplane16_avx2(const uint8_t* s, int16_t* d, const hplane_t* h) {
   const __m256i round = _mm256_set1_epi32(1 << (PREC - CFRAC - 1));
-  const int pairs = h->pairs;
+  const int steps = h->steps, per = h->per;
   const int* start = h->c.start;
   for (int b = 0; b < h->blocks; b++) {
-    int x = 8 * b;
+    int x = 2 * per * b;
     __m256i src = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i*)(s + start[x]))),
-                                          _mm_loadu_si128((const __m128i*)(s + start[x + 4])), 1);
-    const uint8_t* m = h->mask + (size_t)b * pairs * 32;
-    const int16_t* w = h->w16 + (size_t)b * pairs * 16;
-    __m256i acc = round;
-    for (int k = 0; k < pairs; k++) {
+                                          _mm_loadu_si128((const __m128i*)(s + start[x + per])), 1);
+    const uint8_t* m = h->mask + (size_t)b * steps * 32;
+    const int16_t* w = h->w16 + (size_t)b * steps * 16;
+    __m256i acc = _mm256_setzero_si256();
+    for (int k = 0; k < steps; k++) {
       __m256i v = _mm256_shuffle_epi8(src, _mm256_loadu_si256((const __m256i*)(m + k * 32)));
       acc = _mm256_add_epi32(acc, _mm256_madd_epi16(v, _mm256_loadu_si256((const __m256i*)(w + k * 16))));
     }
-    acc = _mm256_packs_epi32(_mm256_srai_epi32(acc, PREC - CFRAC), acc);  // 16-bit values 0-3 of each lane: its four samples
-    int64_t lo = _mm256_extract_epi64(acc, 0), hi = _mm256_extract_epi64(acc, 2);
-    memcpy(d + x, &lo, 8);
-    memcpy(d + x + 4, &hi, 8);
+    if (per == 2) acc = _mm256_hadd_epi32(acc, acc);  // [s0 s0' s1 s1'] -> [s0 s1 s0 s1] per lane
+    acc = _mm256_srai_epi32(_mm256_add_epi32(acc, round), PREC - CFRAC);
+    acc = _mm256_packs_epi32(acc, acc);  // 16-bit values 0..per-1 of each lane: its samples
+    if (per == 4) {
+      int64_t lo = _mm256_extract_epi64(acc, 0), hi = _mm256_extract_epi64(acc, 2);
+      memcpy(d + x, &lo, 8);
+      memcpy(d + x + 4, &hi, 8);
+    } else {
+      int32_t lo = _mm256_extract_epi32(acc, 0), hi = _mm256_extract_epi32(acc, 4);
+      memcpy(d + x, &lo, 4);
+      memcpy(d + x + 2, &hi, 4);
+    }
   }
-  return 8 * h->blocks;
+  return 2 * per * h->blocks;
 }
 
 // The vertical pass over 16-bit rows: d = sum_j rows[j] * k[j], rounded back to CFRAC bits.
@@ -718,21 +731,62 @@ static void init_simd(void) {
 #endif
 }
 
-// The planar path's buffers: weights per plane, and one scratch block (slot 5) with the
-// rings, the rows between passes and the pointer arrays. Owned by decode_job, which frees
-// them whether decode_planar returns or libjpeg longjmps out of it.
+// The planar path's weights for one geometry (the sizes, the box, the chroma layout),
+// made once per pool thread and kept while the images keep that geometry, as a data
+// set's images mostly do: made for every image, they took 3% of a fit's CPU.
 typedef struct {
-  coeffs_t vy, vc;
-  hplane_t hy, hc;
+  int valid;
+  int key[7];
+  double box[4];
+  coeffs_t vy, vc;  // vertical: luma rows, chroma rows
+  hplane_t hy, hc;  // horizontal: luma, chroma
+  uint8_t* plans;   // the AVX2 passes' shuffles and weights
+} planar_weights_t;
+
+static _Thread_local planar_weights_t weights_cache;
+
+static void weights_free(planar_weights_t* w) {
+  free_coeffs(&w->vy);
+  free_coeffs(&w->vc);
+  free_coeffs(&w->hy.c);
+  free_coeffs(&w->hc.c);
+  free(w->plans);
+  memset(w, 0, sizeof *w);
+}
+
+static const planar_weights_t* planar_weights(int iw, int ih, int cw, int chh, int ow, int oh, int half_h, const double box[4]) {
+  planar_weights_t* w = &weights_cache;
+  int key[7] = { iw, ih, cw, chh, ow, oh, half_h };
+  if (w->valid && memcmp(key, w->key, sizeof key) == 0 && memcmp(box, w->box, sizeof w->box) == 0) return w;
+  weights_free(w);
+  if (!make_coeffs2(&w->vy, ih, box[1], box[1] + box[3], oh, 0, 0) ||
+      !make_coeffs2(&w->vc, ih, box[1], box[1] + box[3], oh, half_h, chh) ||
+      !make_coeffs2(&w->hy.c, iw, box[0], box[0] + box[2], ow, 0, 0) ||
+      !make_coeffs2(&w->hc.c, iw, box[0], box[0] + box[2], ow, 1, cw)) {
+    weights_free(w);
+    return NULL;
+  }
+  w->hy.dw = w->hc.dw = ow;
+  size_t ny = hplane_size(&w->hy), nc = hplane_size(&w->hc);
+  w->plans = malloc(ny + nc + 32);
+  if (!w->plans) { weights_free(w); return NULL; }
+  hplane_plan(&w->hy, w->plans);
+  hplane_plan(&w->hc, w->plans + ny);
+  memcpy(w->key, key, sizeof key);
+  memcpy(w->box, box, sizeof w->box);
+  w->valid = 1;
+  return w;
+}
+
+// The planar path's scratch block (slot 5): the rows of one read, the rings, the rows
+// between passes and the pointer arrays. Owned by decode_job, which gives it back whether
+// decode_planar returns or libjpeg longjmps out of it.
+typedef struct {
   uint8_t* block;
   size_t block_n;
 } planar_t;
 
 static void planar_free(planar_t* p) {
-  free_coeffs(&p->vy);
-  free_coeffs(&p->vc);
-  free_coeffs(&p->hy.c);
-  free_coeffs(&p->hc.c);
   if (p->block) scratch_put(p->block, p->block_n);
 }
 
@@ -761,25 +815,17 @@ static int decode_planar(job_t* job, struct jpeg_decompress_struct* cinfo, const
   int iw = (int)cinfo->output_width, ih = (int)cinfo->output_height, ow = job->out_w, oh = job->out_h;
   int cw = (int)comp[1].downsampled_width, chh = (int)comp[1].downsampled_height;
   int half_h = comp[1].v_samp_factor * 2 == cinfo->max_v_samp_factor;
-  if (!make_coeffs2(&p->vy, ih, box[1], box[1] + box[3], oh, 0, 0) ||
-      !make_coeffs2(&p->vc, ih, box[1], box[1] + box[3], oh, half_h, chh) ||
-      !make_coeffs2(&p->hy.c, iw, box[0], box[0] + box[2], ow, 0, 0) ||
-      !make_coeffs2(&p->hc.c, iw, box[0], box[0] + box[2], ow, 1, cw)) {
-    snprintf(job->reason, sizeof job->reason, "out of memory"); return 0;
-  }
-  p->hy.dw = p->hc.dw = ow;
-  p->hy.pairs = hplane_pairs(&p->hy);
-  p->hc.pairs = hplane_pairs(&p->hc);
+  const planar_weights_t* W = planar_weights(iw, ih, cw, chh, ow, oh, half_h, box);
+  if (!W) { snprintf(job->reason, sizeof job->reason, "out of memory"); return 0; }
   int ly = comp[0].v_samp_factor * DCTSIZE, lc = comp[1].v_samp_factor * DCTSIZE;  // rows per read
   // What libjpeg writes per row, and the 16 bytes the horizontal pass may read past it.
   size_t sy = (size_t)comp[0].width_in_blocks * DCTSIZE + 16, sc = (size_t)comp[1].width_in_blocks * DCTSIZE + 16;
-  int ry = p->vy.taps + 2 * ly + 4, rc = p->vc.taps + 2 * lc + 4;  // ring rows: the filter's span and two reads
-  int span = p->vy.taps > p->vc.taps ? p->vy.taps : p->vc.taps;
+  int ry = W->vy.taps + 2 * ly + 4, rc = W->vc.taps + 2 * lc + 4;  // ring rows: the filter's span and two reads
+  int span = W->vy.taps > W->vc.taps ? W->vy.taps : W->vc.taps;
   size_t sizes[] = {
     sy * (size_t)ly, sc * (size_t)lc * 2,                         // the rows of one read: luma, chroma
     sizeof(int16_t) * (size_t)ow * (size_t)(ry + 2 * rc),        // rings (after the horizontal pass): luma, chroma
     sizeof(int16_t) * (size_t)ow * 3,                            // rows after both passes: luma, chroma
-    (size_t)(ow / 8) * (size_t)p->hy.pairs * 64, (size_t)(ow / 8) * (size_t)p->hc.pairs * 64,  // the AVX2 pass' shuffles and weights
     sizeof(void*) * (size_t)span, sizeof(JSAMPROW) * (size_t)(ly + 2 * lc),
   };
   size_t total = 0;
@@ -797,29 +843,25 @@ static int decode_planar(job_t* job, struct jpeg_decompress_struct* cinfo, const
   int16_t* row_y = (int16_t*)carve(&at, sizes[3]);
   int16_t* row_cb = row_y + ow;
   int16_t* row_cr = row_cb + ow;
-  uint8_t* plan_y = carve(&at, sizes[4]);
-  uint8_t* plan_c = carve(&at, sizes[5]);
-  const int16_t** ptrs = (const int16_t**)carve(&at, sizes[6]);
-  JSAMPROW* rows = (JSAMPROW*)carve(&at, sizes[7]);
+  const int16_t** ptrs = (const int16_t**)carve(&at, sizes[4]);
+  JSAMPROW* rows = (JSAMPROW*)carve(&at, sizes[5]);
   // What the horizontal passes read past a row's samples (at weight 0): defined.
   memset(raw_y, 0, sizes[0]);
   memset(raw_cb, 0, sizes[1]);
-  hplane_plan(&p->hy, plan_y);
-  hplane_plan(&p->hc, plan_c);
   JSAMPARRAY planes[3] = { rows, rows + ly, rows + ly + lc };
   for (int i = 0; i < ly; i++) planes[0][i] = raw_y + (size_t)i * sy;
   for (int i = 0; i < lc; i++) { planes[1][i] = raw_cb + (size_t)i * sc; planes[2][i] = raw_cr + (size_t)i * sc; }
   long ready_y = 0, ready_c = 0;  // rows of each plane read so far
   for (int y = 0; y < oh; y++) {
-    int loy = p->vy.start[y], ny = p->vy.count[y], loc = p->vc.start[y], nc = p->vc.count[y];
+    int loy = W->vy.start[y], ny = W->vy.count[y], loc = W->vc.start[y], nc = W->vc.count[y];
     while (ready_y < loy + ny || ready_c < loc + nc) {
       if (cinfo->output_scanline >= cinfo->output_height) { snprintf(job->reason, sizeof job->reason, "libjpeg returned no rows"); return 0; }
       if (jpeg_read_raw_data(cinfo, planes, (JDIMENSION)ly) == 0) { snprintf(job->reason, sizeof job->reason, "libjpeg returned no rows"); return 0; }
-      for (int i = 0; i < ly && ready_y + i < ih; i++) hplane16_row(raw_y + (size_t)i * sy, ring_y + (size_t)((ready_y + i) % ry) * ow, &p->hy);
+      for (int i = 0; i < ly && ready_y + i < ih; i++) hplane16_row(raw_y + (size_t)i * sy, ring_y + (size_t)((ready_y + i) % ry) * ow, &W->hy);
       for (int i = 0; i < lc && ready_c + i < chh; i++) {
         size_t slot = (size_t)((ready_c + i) % rc) * ow;
-        hplane16_row(raw_cb + (size_t)i * sc, ring_cb + slot, &p->hc);
-        hplane16_row(raw_cr + (size_t)i * sc, ring_cr + slot, &p->hc);
+        hplane16_row(raw_cb + (size_t)i * sc, ring_cb + slot, &W->hc);
+        hplane16_row(raw_cr + (size_t)i * sc, ring_cr + slot, &W->hc);
       }
       ready_y += ly;
       ready_c += lc;
@@ -827,8 +869,8 @@ static int decode_planar(job_t* job, struct jpeg_decompress_struct* cinfo, const
     // Every row the filters need is still in its ring (the ring sizes make sure of it).
     if (loy < ready_y - ry || loc < ready_c - rc) { snprintf(job->reason, sizeof job->reason, "internal: ring too small"); return 0; }
     for (int j = 0; j < ny; j++) ptrs[j] = ring_y + (size_t)((loy + j) % ry) * ow;
-    vertical16(ptrs, ny, p->vy.w + (size_t)y * p->vy.taps, ow, row_y);
-    const int32_t* kc = p->vc.w + (size_t)y * p->vc.taps;
+    vertical16(ptrs, ny, W->vy.w + (size_t)y * W->vy.taps, ow, row_y);
+    const int32_t* kc = W->vc.w + (size_t)y * W->vc.taps;
     for (int j = 0; j < nc; j++) ptrs[j] = ring_cb + (size_t)((loc + j) % rc) * ow;
     vertical16(ptrs, nc, kc, ow, row_cb);
     for (int j = 0; j < nc; j++) ptrs[j] = ring_cr + (size_t)((loc + j) % rc) * ow;
