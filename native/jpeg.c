@@ -1192,11 +1192,13 @@ static napi_value planes_fn(napi_env env, napi_callback_info info) {
   size_t argc = 1, len = 0;
   napi_value argv[1], result;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char path[4096];
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) { napi_throw_type_error(env, NULL, "planes(path)"); return NULL; }
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) { napi_throw_type_error(env, NULL, "planes(path)"); return NULL; }
   job_t job = {0};
-  job.path = path;
+  job.path = malloc(len + 1);
+  if (!job.path) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  napi_get_value_string_utf8(env, argv[0], job.path, len + 1, &len);
   file_t file = read_jpeg_file(&job);
+  free(job.path);
   if (!file.data) { napi_create_string_utf8(env, job.reason, NAPI_AUTO_LENGTH, &result); return result; }
   struct jpeg_decompress_struct cinfo;
   error_mgr err;

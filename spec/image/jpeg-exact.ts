@@ -45,7 +45,7 @@ export function exactResize(p: Planes, outH: number, outW: number): Float64Array
 }
 
 /** Pillow's bilinear filter in float64 (horizontal, then vertical), nothing rounded. */
-export function separable(src: Float64Array, h: number, w: number, outH: number, outW: number): Float64Array {
+function separable(src: Float64Array, h: number, w: number, outH: number, outW: number): Float64Array {
   const hc = coefficients(w, outW), vc = coefficients(h, outH)
   const mid = new Float64Array(h * outW * 3)
   for (let y = 0; y < h; y++) {
