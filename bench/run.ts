@@ -53,6 +53,8 @@ type Row = { name: string, what: string, cmd: string, args: string[], env?: Reco
 const rows: Row[] = [
   { name: 'tfpipe (input pipeline only)', what: 'tfpipe input pipeline', cmd: node, args: [fitJs, corpus, ...common, '--input-only'] },
   { name: 'tfpipe fit', what: 'tfpipe fit', cmd: node, args: [fitJs, corpus, ...common] },
+  // The same with map's concurrency chosen as it goes (like tf.data's AUTOTUNE) instead of 16.
+  { name: "tfpipe fit, map concurrency 'auto'", what: 'tfpipe fit, concurrency auto', cmd: node, args: [fitJs, corpus, ...common, '--concurrency', 'auto'] },
   // The same with the JPEG fast path off (sharp decodes): what the fast path is worth, side by side.
   { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', what: 'tfpipe fit with sharp', cmd: node, args: [fitJs, corpus, ...common], env: { TFPIPE_JPEG: 'sharp' } },
   // The same fit from the TypeScript source under tsx (how a .ts training script is often run): the loader's cost.

@@ -2,7 +2,7 @@
 // average pooling + dense, sgd; 224x224, batch 32; best epoch after the first),
 // with tfpipe's pipeline: csv -> shuffle -> map(decode) -> batch -> prefetch -> fit (the sink stacks
 // each batch's images straight into the floats it hands TensorFlow; --collate adds collate() before prefetch).
-// usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16] [--kernel linear]
+// usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto] [--kernel linear]
 //        [--input-only | --in-memory] [--model tiny|cnn] [--collate]
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
 import { join } from 'node:path'
@@ -36,7 +36,9 @@ const k = first?.y?.length ?? 2
 
 // #region pipeline
 const load = imageSample({ size: [size, size], kernel: o.kernel as 'linear' }) // floats in [0, 1], made by TensorFlow at the sink
-const batches = pipe(rows, shuffle('all', { seed: 1 }), map(load, { concurrency: Number(o.concurrency) }), batch(batchSize))
+const tuned = o.concurrency === 'auto' ? map(load, { concurrency: 'auto' }) : undefined
+const decode = tuned ?? map(load, { concurrency: Number(o.concurrency) })
+const batches = pipe(rows, shuffle('all', { seed: 1 }), decode, batch(batchSize))
 const stacked = o.collate ? pipe(batches, collate()) : batches
 // --in-memory: the first epoch fills memory and later ones train on it (the model's side alone)
 const data = (o['in-memory'] ? stacked.pipe(cache()) : stacked).pipe(prefetch(2))
@@ -73,5 +75,5 @@ const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 console.log(JSON.stringify({
   jpeg_decoder: jpegDecoder(), peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-  tensors_left: tf.memory().numTensors, ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
+  tensors_left: tf.memory().numTensors, ...(tuned !== undefined ? { concurrency_chosen: tuned.autotune.concurrency, concurrency_steps: tuned.autotune.steps.length, ...(process.env.TUNE_DEBUG !== undefined ? { steps: tuned.autotune.steps } : {}) } : {}), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))

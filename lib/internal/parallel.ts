@@ -1,12 +1,15 @@
 import type { AnyIterable, ItemContext } from '../types.js'
 import { asyncIteratorOf } from './iter.js'
 import { closeQuietly, linkedController, raceAbort, throwIfAborted } from './abort.js'
+import type { ConcurrencyTuner } from './tune.js'
 
 export interface ParallelOptions {
-  /** Calls of `fn` running at once. */
+  /** Calls of `fn` running at once (ignored when `tuner` is given). */
   readonly concurrency: number
-  /** Results finished but not yet taken by the consumer, beyond those running. */
-  readonly readAhead: number
+  /** Results finished but not yet taken by the consumer, beyond those running. Undefined: the concurrency now. */
+  readonly readAhead: number | undefined
+  /** Sets the concurrency as it goes (`concurrency: 'auto'`). */
+  readonly tuner?: ConcurrencyTuner | undefined
   /** Deliver in input order (true) or as finished (false). */
   readonly ordered: boolean
   readonly signals: ReadonlyArray<AbortSignal | undefined>
@@ -43,7 +46,8 @@ export async function* parallel<I, O>(
   let finished = false
   try {
     throwIfAborted(signal)
-    if (options.concurrency === 1 && options.readAhead === 0) {
+    const tuner = options.tuner
+    if (tuner === undefined && options.concurrency === 1 && options.readAhead === 0) {
       // The sequential case without the bookkeeping: one item at a time.
       for (let index = 0; ; index++) {
         const r = external === undefined ? await it.next() : await raceAbort(it.next(), external)
@@ -53,7 +57,9 @@ export async function* parallel<I, O>(
       }
     }
     const queue: Array<Slot<O>> = []
-    const limit = options.concurrency + options.readAhead
+    const concurrencyNow = (): number => tuner?.concurrency ?? options.concurrency
+    const limitNow = (): number => concurrencyNow() + (options.readAhead ?? concurrencyNow())
+    tuner?.begin()
     let running = 0
     let index = 0
     let pulling = false
@@ -108,7 +114,9 @@ export async function* parallel<I, O>(
     for (;;) {
       throwIfAborted(signal)
       if (failed !== undefined) throw failed.error
-      if (!sourceDone && !pulling && running < options.concurrency && queue.length < limit) {
+      const concurrency = concurrencyNow()
+      const limit = limitNow()
+      if (!sourceDone && !pulling && running < concurrency && queue.length < limit) {
         pulling = true
         it.next().then(onPulled, onPullError)
       }
@@ -117,13 +125,21 @@ export async function* parallel<I, O>(
       if (at >= 0) {
         const slot = (at === 0 ? queue.shift() : queue.splice(at, 1)[0]) as Slot<O>
         if (!slot.ok) throw slot.error
+        tuner?.deliver()
         yield slot.value as O
         continue
       }
       if (sourceDone && queue.length === 0 && !pulling) { finished = true; return }
-      await new Promise<void>((resolve) => { wake = resolve })
+      if (tuner === undefined) await new Promise<void>((resolve) => { wake = resolve })
+      else {
+        // The consumer waits; it is starved by this stage when no more calls may start.
+        tuner.waiting(!pulling && !sourceDone && (running >= concurrency || queue.length >= limit))
+        await new Promise<void>((resolve) => { wake = resolve })
+        tuner.waited()
+      }
     }
   } finally {
+    options.tuner?.end()
     controller.abort(new DOMException('the stage stopped', 'AbortError'))
     dispose()
     if (!finished) closeQuietly(it)

@@ -2,13 +2,22 @@ import { defineOperator, sameSize, type CommonOptions, type ItemContext, type Op
 import { assertCount, assertFunction, assertInteger, assertOneOf, assertSignal } from '../internal/validate.js'
 import { SkipLog, type ErrorPolicy } from '../internal/skips.js'
 import { parallel } from '../internal/parallel.js'
+import { ConcurrencyTuner, type AutotuneState } from '../internal/tune.js'
 
 export interface MapOptions extends CommonOptions {
-  /** Calls of `fn` running at once. Default 1. */
-  readonly concurrency?: number
+  /**
+   * Calls of `fn` running at once. Default 1. `'auto'` chooses it as items go,
+   * like tf.data's AUTOTUNE: it starts at 1 and raises it (up to
+   * `maxConcurrency`) while the consumer waits on busy calls and raising it
+   * delivers more items per second; the operator's `autotune` shows the value
+   * and every change. The value carries over from one epoch to the next.
+   */
+  readonly concurrency?: number | 'auto'
+  /** With `concurrency: 'auto'`: the most calls it may run at once. Default 16. */
+  readonly maxConcurrency?: number
   /** Deliver in input order (default) or as each call finishes. */
   readonly ordered?: boolean
-  /** Finished results held beyond those running, waiting for the consumer. Default: `concurrency` (0 when it is 1). */
+  /** Finished results held beyond those running, waiting for the consumer. Default: `concurrency` (0 when it is 1; with `'auto'`, the concurrency chosen at the time). */
   readonly readAhead?: number
   /**
    * What an error from `fn` does: `stop` (default) raises it; `skip` drops the
@@ -29,21 +38,33 @@ export interface MapOptions extends CommonOptions {
  * Errors: an error from `fn` is raised as soon as it happens (calls in flight are aborted); a source error after the items read before it.
  * Cancellation: `break`, an error or the signal aborts in-flight calls (their `signal`) and closes the source.
  */
+export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike<O>, options: MapOptions & { readonly concurrency: 'auto' }): Operator<I, O> & { readonly autotune: AutotuneState }
+export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike<O>, options?: MapOptions): Operator<I, O>
 export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike<O>, options: MapOptions = {}): Operator<I, O> {
   assertFunction('map', 'fn', fn)
-  const { concurrency = 1, ordered = true, signal } = options
+  const { ordered = true, signal } = options
+  const auto = options.concurrency === 'auto'
+  if (typeof options.concurrency === 'string' && !auto) throw new TypeError(`map: concurrency must be an integer >= 1 or 'auto', got ${JSON.stringify(options.concurrency)}`)
+  const concurrency = auto ? 1 : options.concurrency ?? 1
   assertInteger('map', 'concurrency', concurrency, 1)
-  const readAhead = options.readAhead ?? (concurrency > 1 ? concurrency : 0)
-  assertInteger('map', 'readAhead', readAhead, 0)
+  const maxConcurrency = options.maxConcurrency ?? 16
+  assertInteger('map', 'maxConcurrency', maxConcurrency, 1)
+  if (!auto && options.maxConcurrency !== undefined) throw new TypeError(`map: maxConcurrency applies to concurrency: 'auto', got concurrency ${String(options.concurrency ?? 1)}`)
+  const readAhead = options.readAhead ?? (auto ? undefined : concurrency > 1 ? concurrency : 0)
+  if (readAhead !== undefined) assertInteger('map', 'readAhead', readAhead, 0)
+  const tuner = auto ? new ConcurrencyTuner({ max: maxConcurrency }) : undefined
   assertSignal('map', signal)
   const onError = options.onError ?? 'stop'
   if (typeof onError !== 'function') assertOneOf('map', 'onError', onError, ['stop', 'skip'])
   const maxSkipped = options.maxSkipped ?? 1000
   assertCount('map', 'maxSkipped', maxSkipped, 0)
-  const label = concurrency > 1 ? `map(${fn.name || 'fn'}, concurrency ${concurrency}${ordered ? '' : ', unordered'})` : `map(${fn.name || 'fn'})`
+  const label = concurrency > 1 || auto
+    ? `map(${fn.name || 'fn'}, concurrency ${auto ? `auto, at most ${maxConcurrency}` : concurrency}${ordered ? '' : ', unordered'})`
+    : `map(${fn.name || 'fn'})`
+  const withTuner = <T>(op: Operator<I, O> & T): Operator<I, O> & T => tuner === undefined ? op : Object.assign(op, { autotune: tuner as AutotuneState })
   if (onError === 'stop') {
-    return defineOperator(label, sameSize, (source, context) =>
-      parallel(source, fn, { concurrency, readAhead, ordered, signals: [signal, context.signal], epoch: context.epoch }))
+    return withTuner(defineOperator<I, O>(label, sameSize, (source, context) =>
+      parallel(source, fn, { concurrency, readAhead, tuner, ordered, signals: [signal, context.signal], epoch: context.epoch })))
   }
   const log = new SkipLog(label)
   const op = defineOperator<I, O>(`${label} [skips bad items]`, sameSize, async function* skippingMap(source, context) {
@@ -62,11 +83,11 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
         return SKIP
       }
     }
-    for await (const v of parallel(source, guarded, { concurrency, readAhead, ordered, signals: [signal, context.signal], epoch: context.epoch })) {
+    for await (const v of parallel(source, guarded, { concurrency, readAhead, tuner, ordered, signals: [signal, context.signal], epoch: context.epoch })) {
       if (v !== SKIP) yield v as O
     }
   })
-  return Object.assign(op, { skipLog: log })
+  return withTuner(Object.assign(op, { skipLog: log }))
 }
 
 const SKIP: unique symbol = Symbol('skip')

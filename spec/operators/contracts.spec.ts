@@ -8,6 +8,7 @@ import { spy, ticks } from '../helpers.js'
 const operators: Record<string, () => Operator<number, unknown>> = {
   'map': () => map((x: number) => x),
   'map concurrency 3': () => map(async (x: number) => x, { concurrency: 3 }),
+  'map concurrency auto': () => map(async (x: number) => x, { concurrency: 'auto' }),
   'filter': () => filter(() => true),
   'batch': () => batch(2),
   'shuffle window': () => shuffle(2, { seed: 1 }),

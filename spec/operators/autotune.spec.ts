@@ -1,0 +1,150 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { map, pipe, toArray } from '../../lib/index.js'
+import { ConcurrencyTuner } from '../../lib/internal/tune.js'
+import { collect, deferred, range, spy, ticks } from '../helpers.js'
+
+/**
+ * Drives a tuner on a fake clock: each item costs `costMs(concurrency)` of
+ * the consumer's waiting (starved on busy calls), and is then delivered.
+ */
+function simulate(tuner: ConcurrencyTuner, items: number, costMs: (concurrency: number) => number): number[] {
+  let t = 0
+  const seen: number[] = []
+  const clock = { now: () => t }
+  Object.assign(tuner, { now: clock.now })
+  tuner.begin()
+  for (let i = 0; i < items; i++) {
+    tuner.waiting(true)
+    t += costMs(tuner.concurrency)
+    tuner.waited()
+    tuner.deliver()
+    seen.push(tuner.concurrency)
+  }
+  return seen
+}
+
+describe('ConcurrencyTuner (fake clock)', () => {
+  it('raises the concurrency while throughput grows with it, up to max, keeping each raise', () => {
+    const tuner = new ConcurrencyTuner({ max: 12, now: () => 0 })
+    // I/O-like calls: each takes 10 ms, so c calls at once deliver one item per 10/c ms.
+    simulate(tuner, 3000, (c) => 10 / c)
+    assert.equal(tuner.concurrency, 12)
+    assert.ok(tuner.steps.every((s) => s.reason !== 'reverted'), JSON.stringify(tuner.steps))
+    assert.deepEqual(tuner.steps.filter((s) => s.reason === 'kept').map((s) => s.to), [2, 3, 5, 8, 12])
+  })
+
+  it('goes back when a raise delivers no more, and waits longer before each new try', () => {
+    const tuner = new ConcurrencyTuner({ max: 16, now: () => 0 })
+    // CPU-bound calls on one core: the rate does not depend on the concurrency.
+    const seen = simulate(tuner, 5000, () => 2)
+    assert.equal(tuner.concurrency, 1)
+    assert.ok(seen.every((c) => c <= 2), 'only ever tried 2')
+    const trials = tuner.steps.filter((s) => s.reason === 'trial')
+    assert.ok(trials.length >= 3, `${trials.length} trials`)
+    assert.equal(tuner.steps.filter((s) => s.reason === 'reverted').length, trials.length)
+    // Windows of 100 ms are 50 items here: the gaps between trials double (1, 2, 4... windows of rest).
+    const gaps = trials.slice(1).map((s, i) => s.atItem - (trials[i]?.atItem ?? 0))
+    for (let i = 1; i < gaps.length; i++) assert.ok((gaps[i] ?? 0) > (gaps[i - 1] ?? 0), `gaps grow: ${gaps.join(', ')}`)
+  })
+
+  it('stops where the throughput levels off (a resource that serves 4 at once)', () => {
+    const tuner = new ConcurrencyTuner({ max: 64, now: () => 0 })
+    simulate(tuner, 6000, (c) => 10 / Math.min(c, 4))
+    assert.ok(tuner.concurrency >= 4 && tuner.concurrency <= 6, `settled at ${tuner.concurrency}`)
+  })
+
+  it('does not raise when the consumer does not wait on busy calls', () => {
+    const tuner = new ConcurrencyTuner({ max: 16, now: () => 0 })
+    let t = 0
+    Object.assign(tuner, { now: () => t })
+    tuner.begin()
+    for (let i = 0; i < 2000; i++) {
+      tuner.waiting(false) // waiting on the source, not on the calls
+      t += 5
+      tuner.waited()
+      tuner.deliver()
+    }
+    assert.equal(tuner.concurrency, 1)
+    assert.deepEqual(tuner.steps, [])
+  })
+})
+
+describe("map(fn, { concurrency: 'auto' })", () => {
+  it('raises the calls in flight for slow I/O-like calls, within maxConcurrency, keeping order', async () => {
+    let running = 0
+    let peak = 0
+    const op = map(async (x: number) => { running++; peak = Math.max(peak, running); await sleep(4); running--; return x }, { concurrency: 'auto', maxConcurrency: 8 })
+    assert.deepEqual(await collect(op(range(1500))), range(1500))
+    assert.ok(op.autotune.concurrency >= 4, `chose ${op.autotune.concurrency}: ${JSON.stringify(op.autotune.steps)}`)
+    assert.ok(peak >= 4 && peak <= 8, `peak ${peak}`)
+    assert.equal(op.autotune.max, 8)
+  })
+
+  it('stays low when the calls queue on one resource, so more in flight delivers nothing more', async () => {
+    let lock = Promise.resolve()
+    const serial = async (x: number): Promise<number> => {
+      const mine = lock.then(() => sleep(2))
+      lock = mine
+      await mine
+      return x
+    }
+    const op = map(serial, { concurrency: 'auto' })
+    assert.deepEqual(await collect(op(range(400))), range(400))
+    assert.ok(op.autotune.concurrency <= 2, `chose ${op.autotune.concurrency}: ${JSON.stringify(op.autotune.steps)}`)
+    assert.ok(op.autotune.steps.some((s) => s.reason === 'reverted'), 'tried a raise and went back')
+  })
+
+  it('carries the chosen concurrency into the next epoch', async () => {
+    let running = 0
+    let peak = 0
+    const op = map(async (x: number) => { running++; peak = Math.max(peak, running); await sleep(3); running--; return x }, { concurrency: 'auto', maxConcurrency: 6 })
+    const ds = pipe(range(1000), op)
+    await toArray(ds)
+    const chosen = op.autotune.concurrency
+    assert.ok(chosen >= 3, `chose ${chosen}`)
+    // Starting again from 1, the first 12 items (36 ms at 1, under one 100 ms window) would run one at a time.
+    peak = 0
+    const it = ds[Symbol.asyncIterator]()
+    for (let i = 0; i < 12; i++) await it.next()
+    await it.return?.()
+    assert.ok(peak >= chosen, `peak ${peak} in the second epoch's first items, chosen ${chosen}`)
+  })
+
+  it('never pulls more than twice maxConcurrency ahead of the consumer', async () => {
+    const source = spy<number>()
+    const gate = deferred()
+    const it = map(async (x: number) => { await gate.promise; return x }, { concurrency: 'auto', maxConcurrency: 3 })(source)
+    const first = it.next()
+    await ticks(30)
+    assert.ok(source.pulls <= 3)
+    gate.resolve()
+    await first
+    for (let consumed = 1; consumed < 50; consumed++) {
+      await ticks(3)
+      assert.ok(source.pulls - consumed <= 6, `ahead ${source.pulls - consumed}`)
+      await it.next()
+    }
+    await it.return()
+  })
+
+  it('rejects bad arguments at call time', () => {
+    assert.throws(() => map((x) => x, { concurrency: 'fast' as never }), /map: concurrency must be an integer >= 1 or 'auto', got "fast"/)
+    assert.throws(() => map((x) => x, { concurrency: 'auto', maxConcurrency: 0 }), /map: maxConcurrency must be an integer >= 1, got 0/)
+    assert.throws(() => map((x) => x, { concurrency: 4, maxConcurrency: 8 }), /maxConcurrency applies to concurrency: 'auto', got concurrency 4/)
+  })
+
+  it('works with onError skip: skipped items are listed, the tuner still climbs', async () => {
+    const op = map(async (x: number) => { await sleep(3); if (x % 100 === 7) throw new Error(`bad ${x}`); return x }, { concurrency: 'auto', onError: 'skip', maxConcurrency: 4 })
+    const ds = pipe(range(800), op)
+    const out = await toArray(ds)
+    assert.equal(out.length, 792)
+    assert.equal(ds.skipLogs[0]?.count, 8)
+    assert.ok(op.autotune.concurrency >= 2, `chose ${op.autotune.concurrency}`)
+  })
+
+  it('names the choice in the label', () => {
+    assert.match(map(function decode(x: number) { return x }, { concurrency: 'auto' }).label, /map\(decode, concurrency auto, at most 16\)/)
+  })
+})
