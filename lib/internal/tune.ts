@@ -15,8 +15,9 @@
  *   the last (1, 2, 4 ... up to 64), since conditions change (another stage
  *   slows down, the model's steps change the CPU left over);
  * - otherwise, if the consumer spent at least `starvedShare` of the window
- *   waiting while every allowed call was running, a trial starts at 1.5 times
- *   the concurrency (at least +1, at most `max`).
+ *   waiting while every allowed call was running, a trial starts at twice
+ *   the concurrency (at most `max`): a doubling moves throughput by more than
+ *   the noise between windows where it helps at all.
  * It never lowers the concurrency below a value it has kept: fewer calls
  * than needed is what costs an epoch, a few more only hold memory, which
  * `max` bounds.
@@ -28,7 +29,7 @@ export interface TunerOptions {
   readonly start?: number
   /** A window lasts at least this long. Default 100 ms. */
   readonly minWindowMs?: number
-  /** A raise is kept when throughput grows by this share. Default 0.1. */
+  /** A raise is kept when throughput grows by this share. Default 0.05. */
   readonly gain?: number
   /** Share of a window spent waiting on busy calls that starts a trial. Default 0.05. */
   readonly starvedShare?: number
@@ -80,7 +81,7 @@ export class ConcurrencyTuner implements AutotuneState {
     this.max = options.max
     this.concurrency = Math.min(options.start ?? 1, options.max)
     this.minWindowMs = options.minWindowMs ?? 100
-    this.gain = options.gain ?? 0.1
+    this.gain = options.gain ?? 0.05
     this.starvedShare = options.starvedShare ?? 0.05
     this.now = options.now ?? (() => performance.now())
   }
@@ -141,7 +142,7 @@ export class ConcurrencyTuner implements AutotuneState {
     this.baseline = rate
     if (this.cooldown > 0) { this.cooldown--; return }
     if (starved >= this.starvedShare && this.concurrency < this.max) {
-      this.record(Math.min(this.max, Math.max(this.concurrency + 1, Math.ceil(this.concurrency * 1.5))), 'trial')
+      this.record(Math.min(this.max, 2 * this.concurrency), 'trial')
     }
   }
 

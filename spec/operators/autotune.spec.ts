@@ -32,7 +32,7 @@ describe('ConcurrencyTuner (fake clock)', () => {
     simulate(tuner, 3000, (c) => 10 / c)
     assert.equal(tuner.concurrency, 12)
     assert.ok(tuner.steps.every((s) => s.reason !== 'reverted'), JSON.stringify(tuner.steps))
-    assert.deepEqual(tuner.steps.filter((s) => s.reason === 'kept').map((s) => s.to), [2, 3, 5, 8, 12])
+    assert.deepEqual(tuner.steps.filter((s) => s.reason === 'kept').map((s) => s.to), [2, 4, 8, 12])
   })
 
   it('goes back when a raise delivers no more, and waits longer before each new try', () => {
