@@ -32,13 +32,21 @@ export interface MapOptions extends CommonOptions {
 /**
  * Applies `fn` (returning a value or a promise) to every item, with up to
  * `concurrency` calls at once; at most `concurrency + readAhead` items are
- * ever pulled ahead of the consumer.
+ * ever pulled ahead of the consumer (with `'auto'`, the concurrency chosen at
+ * the time: at most `2 * maxConcurrency` with the default read-ahead).
+ * One `map` used by two iterations at once (two epochs open together) shares
+ * its tuner between them.
  * @param fn receives the item and `{ index, signal }`
- * @example pipe(glob('img/*.jpg'), map(decodeImage, { concurrency: 4 }))
+ * @example pipe(glob('img/*.jpg'), map(decodeImage, { concurrency: 'auto' }))
  * Errors: an error from `fn` is raised as soon as it happens (calls in flight are aborted); a source error after the items read before it.
  * Cancellation: `break`, an error or the signal aborts in-flight calls (their `signal`) and closes the source.
  */
 export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike<O>, options: MapOptions & { readonly concurrency: 'auto' }): Operator<I, O> & { readonly autotune: AutotuneState }
+/**
+ * `map` with a fixed concurrency (default 1); the signature above describes
+ * both. The operator returned by `concurrency: 'auto'` also has `autotune`.
+ * @example pipe(glob('img/*.jpg'), map(decodeImage, { concurrency: 16 }), batch(32))
+ */
 export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike<O>, options?: MapOptions): Operator<I, O>
 export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike<O>, options: MapOptions = {}): Operator<I, O> {
   assertFunction('map', 'fn', fn)

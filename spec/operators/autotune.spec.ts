@@ -5,40 +5,44 @@ import { map, pipe, toArray } from '../../lib/index.js'
 import { ConcurrencyTuner } from '../../lib/internal/tune.js'
 import { collect, deferred, range, spy, ticks } from '../helpers.js'
 
+/** A tuner on a fake clock (`clock.t`, in ms). */
+function fakeTuner(max: number): { tuner: ConcurrencyTuner, clock: { t: number } } {
+  const clock = { t: 0 }
+  return { tuner: new ConcurrencyTuner({ max, now: () => clock.t }), clock }
+}
+
 /**
- * Drives a tuner on a fake clock: each item costs `costMs(concurrency)` of
- * the consumer's waiting (starved on busy calls), and is then delivered.
+ * Runs `items` items through a tuner on a fake clock: for each, the consumer
+ * waits `costMs(concurrency)` on busy calls, then the item is delivered.
+ * Returns the concurrency after each item.
  */
-function simulate(tuner: ConcurrencyTuner, items: number, costMs: (concurrency: number) => number): number[] {
-  let t = 0
+function simulate(max: number, items: number, costMs: (concurrency: number) => number): { tuner: ConcurrencyTuner, seen: number[] } {
+  const { tuner, clock } = fakeTuner(max)
   const seen: number[] = []
-  const clock = { now: () => t }
-  Object.assign(tuner, { now: clock.now })
   tuner.begin()
   for (let i = 0; i < items; i++) {
     tuner.waiting(true)
-    t += costMs(tuner.concurrency)
+    clock.t += costMs(tuner.concurrency)
     tuner.waited()
     tuner.deliver()
     seen.push(tuner.concurrency)
   }
-  return seen
+  tuner.end()
+  return { tuner, seen }
 }
 
 describe('ConcurrencyTuner (fake clock)', () => {
   it('raises the concurrency while throughput grows with it, up to max, keeping each raise', () => {
-    const tuner = new ConcurrencyTuner({ max: 12, now: () => 0 })
     // I/O-like calls: each takes 10 ms, so c calls at once deliver one item per 10/c ms.
-    simulate(tuner, 3000, (c) => 10 / c)
+    const { tuner } = simulate(12, 3000, (c) => 10 / c)
     assert.equal(tuner.concurrency, 12)
     assert.ok(tuner.steps.every((s) => s.reason !== 'reverted'), JSON.stringify(tuner.steps))
     assert.deepEqual(tuner.steps.filter((s) => s.reason === 'kept').map((s) => s.to), [2, 4, 8, 12])
   })
 
   it('goes back when a raise delivers no more, and waits longer before each new try', () => {
-    const tuner = new ConcurrencyTuner({ max: 16, now: () => 0 })
     // CPU-bound calls on one core: the rate does not depend on the concurrency.
-    const seen = simulate(tuner, 5000, () => 2)
+    const { tuner, seen } = simulate(16, 5000, () => 2)
     assert.equal(tuner.concurrency, 1)
     assert.ok(seen.every((c) => c <= 2), 'only ever tried 2')
     const trials = tuner.steps.filter((s) => s.reason === 'trial')
@@ -50,19 +54,35 @@ describe('ConcurrencyTuner (fake clock)', () => {
   })
 
   it('stops where the throughput levels off (a resource that serves 4 at once)', () => {
-    const tuner = new ConcurrencyTuner({ max: 64, now: () => 0 })
-    simulate(tuner, 6000, (c) => 10 / Math.min(c, 4))
+    const { tuner } = simulate(64, 6000, (c) => 10 / Math.min(c, 4))
     assert.ok(tuner.concurrency >= 4 && tuner.concurrency <= 6, `settled at ${tuner.concurrency}`)
   })
 
+  it('undoes a trial an epoch cut short, and does not take the first window of an epoch as a baseline', () => {
+    const { tuner, clock } = fakeTuner(16)
+    const item = (ms: number) => { tuner.waiting(true); clock.t += ms; tuner.waited(); tuner.deliver() }
+    tuner.begin()
+    while (tuner.steps.length === 0) item(2)
+    assert.deepEqual(tuner.steps.map((s) => [s.from, s.to, s.reason]), [[1, 2, 'trial']])
+    tuner.end()
+    assert.deepEqual(tuner.steps.map((s) => [s.from, s.to, s.reason]), [[1, 2, 'trial'], [2, 1, 'reverted']])
+    assert.equal(tuner.concurrency, 1)
+    // The next epoch starts slowly (the pipeline filling: 10x the cost), then runs at a rate no concurrency changes.
+    // Taken as a baseline, that slow start would make the next trial look like a gain.
+    tuner.begin()
+    for (let i = 0; i < 5; i++) item(20) // one window of 100 ms
+    for (let i = 0; i < 2000; i++) item(2)
+    tuner.end()
+    assert.equal(tuner.concurrency, 1)
+    assert.ok(!tuner.steps.some((s) => s.reason === 'kept'), JSON.stringify(tuner.steps))
+  })
+
   it('does not raise when the consumer does not wait on busy calls', () => {
-    const tuner = new ConcurrencyTuner({ max: 16, now: () => 0 })
-    let t = 0
-    Object.assign(tuner, { now: () => t })
+    const { tuner, clock } = fakeTuner(16)
     tuner.begin()
     for (let i = 0; i < 2000; i++) {
       tuner.waiting(false) // waiting on the source, not on the calls
-      t += 5
+      clock.t += 5
       tuner.waited()
       tuner.deliver()
     }
