@@ -12,8 +12,8 @@ export type Open<T> = (context: StageContext) => AnyIterable<T>
 export interface DatasetInit {
   /** Items per pass, where known without reading. */
   readonly size?: number | undefined
-  /** The chain's stage names, for `summary()`. */
-  readonly labels?: readonly string[]
+  /** The chain's stage names, for `summary()`; a function for a name read when `summary()` is called. */
+  readonly labels?: ReadonlyArray<string | (() => string)>
   /** True when the data can be read only once (a generator object, a `Readable`). */
   readonly oneShot?: boolean
   /** The skip records of the chain's stages that skip bad items. */
@@ -39,7 +39,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** True when the source can be read only once; `fit` then cuts epochs with `stepsPerEpoch`. */
   readonly oneShot: boolean
   readonly #open: Open<T>
-  readonly #labels: readonly string[]
+  readonly #labels: ReadonlyArray<string | (() => string)>
   /** The records of items skipped by the chain's stages (`map(fn, { onError: 'skip' })`). */
   readonly skipLogs: readonly SkipLog[]
   #passes = 0
@@ -73,12 +73,13 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /** Names the chain, for debugging: `from(array[3]) -> map -> batch(2)  [size 2]`. */
   summary(): string {
-    return `${this.#labels.join(' -> ')}  [size ${this.size ?? 'unknown'}${this.oneShot ? ', one-shot' : ''}]`
+    return `${this.#labels.map((l) => typeof l === 'string' ? l : l()).join(' -> ')}  [size ${this.size ?? 'unknown'}${this.oneShot ? ', one-shot' : ''}]`
   }
 
   #then<O>(stage: Stage<T, O>): Dataset<O> {
     const op = stage as Partial<Operator<T, O>>
-    const label = op.label ?? (stage.name !== '' ? stage.name : 'stage')
+    // Read when summary() is called: a stage's label may say what it has chosen so far (map's 'auto').
+    const label = (): string => op.label ?? (stage.name !== '' ? stage.name : 'stage')
     const size = op.sizeOf !== undefined ? op.sizeOf(this.size) : undefined
     const open: Open<O> = (context) => stage(this.#upstream(context), context)
     const log = (stage as { skipLog?: SkipLog }).skipLog

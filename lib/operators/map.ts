@@ -69,7 +69,13 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
   const label = concurrency > 1 || auto
     ? `map(${fn.name || 'fn'}, concurrency ${auto ? `auto, at most ${maxConcurrency}` : concurrency}${ordered ? '' : ', unordered'})`
     : `map(${fn.name || 'fn'})`
-  const withTuner = <T>(op: Operator<I, O> & T): Operator<I, O> & T => tuner === undefined ? op : Object.assign(op, { autotune: tuner as AutotuneState })
+  const withTuner = <T>(op: Operator<I, O> & T): Operator<I, O> & T => {
+    if (tuner === undefined) return op
+    // The label says the concurrency chosen so far (Dataset.summary() reads it when called).
+    const fixed = op.label
+    Object.defineProperty(op, 'label', { get: () => fixed.replace('concurrency auto', `concurrency auto: ${tuner.concurrency} now`), enumerable: true })
+    return Object.assign(op, { autotune: tuner as AutotuneState })
+  }
   if (onError === 'stop') {
     return withTuner(defineOperator<I, O>(label, sameSize, (source, context) =>
       parallel(source, fn, { concurrency, readAhead, tuner, ordered, signals: [signal, context.signal], epoch: context.epoch })))

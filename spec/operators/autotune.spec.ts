@@ -102,16 +102,17 @@ describe("map(fn, { concurrency: 'auto' })", () => {
     assert.equal(op.autotune.max, 8)
   })
 
-  it('stays low when the calls queue on one resource, so more in flight delivers nothing more', async () => {
-    let lock = Promise.resolve()
-    const serial = async (x: number): Promise<number> => {
-      const mine = lock.then(() => sleep(2))
-      lock = mine
-      await mine
+  it('stays low when a rate limit, not the calls in flight, sets the pace', async () => {
+    // A resource that serves one call per 2 ms slot (a rate-limited API): more calls at once deliver nothing more.
+    const t0 = performance.now()
+    let slots = 0
+    const limited = async (x: number): Promise<number> => {
+      const at = t0 + 2 * ++slots
+      await sleep(Math.max(0, at - performance.now()))
       return x
     }
-    const op = map(serial, { concurrency: 'auto' })
-    assert.deepEqual(await collect(op(range(400))), range(400))
+    const op = map(limited, { concurrency: 'auto' })
+    assert.deepEqual(await collect(op(range(600))), range(600))
     assert.ok(op.autotune.concurrency <= 2, `chose ${op.autotune.concurrency}: ${JSON.stringify(op.autotune.steps)}`)
     assert.ok(op.autotune.steps.some((s) => s.reason === 'reverted'), 'tried a raise and went back')
   })
@@ -164,7 +165,13 @@ describe("map(fn, { concurrency: 'auto' })", () => {
     assert.ok(op.autotune.concurrency >= 2, `chose ${op.autotune.concurrency}`)
   })
 
-  it('names the choice in the label', () => {
-    assert.match(map(function decode(x: number) { return x }, { concurrency: 'auto' }).label, /map\(decode, concurrency auto, at most 16\)/)
+  it('names the choice so far in the label and in the dataset\'s summary', async () => {
+    const op = map(async function wait(x: number) { await sleep(3); return x }, { concurrency: 'auto', maxConcurrency: 4 })
+    assert.equal(op.label, 'map(wait, concurrency auto: 1 now, at most 4)')
+    const ds = pipe(range(600), op)
+    assert.match(ds.summary(), /map\(wait, concurrency auto: 1 now, at most 4\)/)
+    await toArray(ds)
+    assert.ok(op.autotune.concurrency > 1)
+    assert.match(ds.summary(), new RegExp(`map\\(wait, concurrency auto: ${op.autotune.concurrency} now, at most 4\\)`))
   })
 })
