@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   // TFPIPE_JPEG_PLANAR=0 times the path that has libjpeg upsample and convert to RGB.
   const char* planar = getenv("TFPIPE_JPEG_PLANAR");
   int use_planar = !(planar != NULL && strcmp(planar, "0") == 0);
+  // TFPIPE_JPEG_DCT=fast times libjpeg's fast integer IDCT (decodeImage's dctMethod: 'fast').
+  const char* dct = getenv("TFPIPE_JPEG_DCT");
+  int dct_fast = dct != NULL && strcmp(dct, "fast") == 0;
   double read = 0, whole = 0;
   int n = 0;
   for (int round = 0; round < 2; round++) {  // round 0 warms the caches and scratch buffers
@@ -29,6 +32,7 @@ int main(int argc, char** argv) {
       a.channels = b.channels = 3;
       a.max_pixels = b.max_pixels = 1e9;
       a.planar = b.planar = use_planar;
+      a.dct_fast = b.dct_fast = dct_fast;
       a.decode_only = 1;
       double t0 = now();
       decode_job(&a);
@@ -43,6 +47,6 @@ int main(int argc, char** argv) {
       n++;
     }
   }
-  printf("{\"images\": %d, \"decode_ms\": %.3f, \"decode_and_resize_ms\": %.3f, \"avx2\": %d, \"planar\": %d}\n", n, read / n * 1e3, whole / n * 1e3, use_avx2, use_planar);
+  printf("{\"images\": %d, \"decode_ms\": %.3f, \"decode_and_resize_ms\": %.3f, \"avx2\": %d, \"planar\": %d, \"dct\": \"%s\"}\n", n, read / n * 1e3, whole / n * 1e3, use_avx2, use_planar, dct_fast ? "fast" : "accurate");
   return n > 0 ? 0 : 1;
 }

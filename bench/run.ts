@@ -55,6 +55,8 @@ const rows: Row[] = [
   { name: 'tfpipe fit', what: 'tfpipe fit', cmd: node, args: [fitJs, corpus, ...common] },
   // The same with map's concurrency chosen as it goes (like tf.data's AUTOTUNE) instead of 16.
   { name: "tfpipe fit, map concurrency 'auto'", what: 'tfpipe fit, concurrency auto', cmd: node, args: [fitJs, corpus, ...common, '--concurrency', 'auto'] },
+  // The same with libjpeg's fast integer IDCT, the one tf.data's decode_jpeg uses by default (less accurate).
+  { name: "tfpipe fit, dctMethod 'fast' (tf.io.decode_jpeg's default IDCT)", what: 'tfpipe fit, fast IDCT', cmd: node, args: [fitJs, corpus, ...common, '--dct', 'fast'] },
   // The same with the JPEG fast path off (sharp decodes): what the fast path is worth, side by side.
   { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', what: 'tfpipe fit with sharp', cmd: node, args: [fitJs, corpus, ...common], env: { TFPIPE_JPEG: 'sharp' } },
   // The same fit from the TypeScript source under tsx (how a .ts training script is often run): the loader's cost.

@@ -3,7 +3,7 @@
 // with tfpipe's pipeline: csv -> shuffle -> map(decode) -> batch -> prefetch -> fit (the sink stacks
 // each batch's images straight into the floats it hands TensorFlow; --collate adds collate() before prefetch).
 // usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto] [--kernel linear]
-//        [--input-only | --in-memory] [--model tiny|cnn] [--collate]
+//        [--input-only | --in-memory] [--model tiny|cnn] [--collate] [--dct accurate|fast]
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -19,6 +19,7 @@ const { values: o, positionals } = parseArgs({
     'in-memory': { type: 'boolean', default: false },
     model: { type: 'string', default: 'tiny' },
     collate: { type: 'boolean', default: false },
+    dct: { type: 'string', default: 'accurate' },
   },
 })
 const corpus = positionals[0]
@@ -35,7 +36,7 @@ const first = (await rows.iterate()[Symbol.asyncIterator]().next()).value
 const k = first?.y?.length ?? 2
 
 // #region pipeline
-const load = imageSample({ size: [size, size], kernel: o.kernel as 'linear' }) // floats in [0, 1], made by TensorFlow at the sink
+const load = imageSample({ size: [size, size], kernel: o.kernel as 'linear', dctMethod: o.dct as 'accurate' }) // floats in [0, 1], made by TensorFlow at the sink
 const tuned = o.concurrency === 'auto' ? map(load, { concurrency: 'auto' }) : undefined
 const decode = tuned ?? map(load, { concurrency: Number(o.concurrency) })
 const batches = pipe(rows, shuffle('all', { seed: 1 }), decode, batch(batchSize))
@@ -73,7 +74,7 @@ if (o['input-only']) {
 }
 const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 console.log(JSON.stringify({
-  jpeg_decoder: jpegDecoder(), peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
+  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   tensors_left: tf.memory().numTensors, ...(tuned !== undefined ? { concurrency_chosen: tuned.autotune.concurrency, concurrency_steps: tuned.autotune.steps.length, ...(process.env.TUNE_DEBUG !== undefined ? { steps: tuned.autotune.steps } : {}) } : {}), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))

@@ -80,6 +80,7 @@ typedef struct {
   char reason[JMSG_LENGTH_MAX + 128];
   int planar;        // allowed to resize chroma at its own size (TFPIPE_JPEG_PLANAR=0 turns it off)
   int planar_active; // this image takes that path (set by start_scaled)
+  int dct_fast;      // libjpeg's fast integer IDCT (JDCT_IFAST, tf.io.decode_jpeg's default) instead of the accurate one
 #ifdef TFPIPE_JPEG_NO_NAPI
   int decode_only;  // bench/jpeg-timing.c: decode, skip the resize, leave data NULL
 #endif
@@ -666,7 +667,7 @@ static int start_scaled(job_t* job, struct jpeg_decompress_struct* cinfo, double
       cinfo->out_color_space = JCS_YCbCr;
     }
   }
-  cinfo->dct_method = JDCT_ISLOW;
+  cinfo->dct_method = job->dct_fast ? JDCT_IFAST : JDCT_ISLOW;
   jpeg_start_decompress(cinfo);
   if ((int)cinfo->output_components != job->channels) {
     snprintf(job->reason, sizeof job->reason, "unexpected %d components", cinfo->output_components); return 0;
@@ -1108,10 +1109,10 @@ static void complete(napi_env env, napi_status status, void* data) {
 }
 
 static napi_value decode(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) { napi_throw_type_error(env, NULL, "decode(path, height, width, channels, fit, maxPixels)"); return NULL; }
+  if (argc < 6) { napi_throw_type_error(env, NULL, "decode(path, height, width, channels, fit, maxPixels[, dctFast])"); return NULL; }
   size_t len;
   if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) { napi_throw_type_error(env, NULL, "path must be a string"); return NULL; }
   job_t* job = calloc(1, sizeof(job_t));
@@ -1122,6 +1123,9 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[3], &job->channels);
   napi_get_value_int32(env, argv[4], &job->fit);
   napi_get_value_double(env, argv[5], &job->max_pixels);
+  bool dct_fast = false;
+  if (argc >= 7) napi_get_value_bool(env, argv[6], &dct_fast);
+  job->dct_fast = dct_fast;
   if (job->channels != 1 && job->channels != 3) job->channels = 3;
   // Read here, on the main thread, per call (the spec compares both paths in one process).
   const char* planar = getenv("TFPIPE_JPEG_PLANAR");

@@ -23,6 +23,16 @@ export interface DecodeOptions {
   readonly kernel?: 'nearest' | 'linear' | 'cubic' | 'lanczos3'
   /** Refuse images with more pixels than this (a decompression bomb); default 100 megapixels. */
   readonly maxPixels?: number
+  /**
+   * JPEG inverse DCT: `accurate` (default; libjpeg's JDCT_ISLOW, what Pillow and
+   * sharp use) or `fast` (JDCT_IFAST, what `tf.io.decode_jpeg` uses by default,
+   * `dct_method='INTEGER_FAST'`; at full size TensorFlow's pixels, bit for bit):
+   * about 5% less decode time, about 0.9 per byte from the accurate values
+   * (0.8 at 224x224). A hint, as in TensorFlow: it applies where tfpipe's
+   * JPEG fast path decodes; files sharp decodes (other formats, JPEGs the fast path
+   * declines, `augment`) are decoded accurately.
+   */
+  readonly dctMethod?: 'accurate' | 'fast'
 }
 
 /** Pixels in HWC order plus their shape, ready to batch. */
@@ -56,6 +66,7 @@ export function checkDecodeOptions(where: string, options: DecodeOptions): void 
   if (options.dtype !== undefined) assertOneOf(where, 'dtype', options.dtype, ['float32', 'uint8'])
   if (options.kernel !== undefined) assertOneOf(where, 'kernel', options.kernel, ['nearest', 'linear', 'cubic', 'lanczos3'])
   if (options.maxPixels !== undefined) assertInteger(where, 'maxPixels', options.maxPixels, 1)
+  if (options.dctMethod !== undefined) assertOneOf(where, 'dctMethod', options.dctMethod, ['accurate', 'fast'])
   const n = options.normalize
   if (typeof n === 'object') {
     const c = options.channels ?? 3
@@ -96,7 +107,7 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
     // any file that needs more than a plain decode (see there), and sharp then decodes it.
     // Only files named as JPEGs are offered: a PNG would cost an extra open, a pool request
     // and an output buffer before sharp reads it (a JPEG with another name goes to sharp).
-    const fast = await decodeJpegNative(input, options.size, channels, fit, options.maxPixels ?? 100_000_000)
+    const fast = await decodeJpegNative(input, options.size, channels, fit, options.maxPixels ?? 100_000_000, options.dctMethod === 'fast')
     if (fast !== undefined) return dtype === 'uint8' ? fast : { data: toFloat(fast.data, channels, options.normalize ?? 'unit'), shape: fast.shape }
   }
   let raw: { data: Buffer, info: OutputInfo }

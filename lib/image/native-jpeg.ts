@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 type NativeResult = { readonly data: Uint8Array, readonly height: number, readonly width: number } | string
 
 interface JpegAddon {
-  decode(path: string, height: number, width: number, channels: number, fit: number, maxPixels: number): Promise<NativeResult>
+  decode(path: string, height: number, width: number, channels: number, fit: number, maxPixels: number, dctFast: boolean): Promise<NativeResult>
   scale?(src: Uint8Array, dst: Float32Array, at: number, scale: Float32Array, offset: Float32Array | null): void
 }
 
@@ -46,10 +46,10 @@ function active(): JpegAddon | null {
 }
 
 /** The fast path: pixels of a JPEG file at the target size, or undefined when it declines (not a JPEG, EXIF rotation, ICC profile, CMYK, any libjpeg warning or error). */
-export async function decodeJpegNative(path: string, size: readonly [number, number] | undefined, channels: 1 | 3, fit: 'fill' | 'cover', maxPixels: number): Promise<{ data: Uint8Array, shape: [number, number, number] } | undefined> {
+export async function decodeJpegNative(path: string, size: readonly [number, number] | undefined, channels: 1 | 3, fit: 'fill' | 'cover', maxPixels: number, dctFast = false): Promise<{ data: Uint8Array, shape: [number, number, number] } | undefined> {
   const a = active()
   if (a === null) return undefined
-  const r = await a.decode(path, size?.[0] ?? 0, size?.[1] ?? 0, channels, fit === 'cover' ? 1 : 0, maxPixels)
+  const r = await a.decode(path, size?.[0] ?? 0, size?.[1] ?? 0, channels, fit === 'cover' ? 1 : 0, maxPixels, dctFast)
   if (typeof r === 'string') return undefined
   return { data: r.data, shape: [r.height, r.width, channels] }
 }

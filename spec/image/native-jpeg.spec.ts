@@ -128,6 +128,30 @@ describe('the JPEG fast path', () => {
     }
   })
 
+  it('dctMethod fast decodes as tf.io.decode_jpeg does by default (INTEGER_FAST), bit for bit; sharp-decoded files ignore it', async () => {
+    if (!built) return
+    // TensorFlow's own DecodeJpeg op, through tfjs-node, with its default dct_method ('' is INTEGER_FAST).
+    const tfnode = (await import('@tensorflow/tfjs-node')) as unknown as { node: { decodeJpeg: (contents: Uint8Array, channels: number) => { dataSync: () => Uint8Array | Int32Array | Float32Array, dispose: () => void } } }
+    for (const name of plain.filter((n) => n.endsWith('-420.jpg') || n.endsWith('-444p.jpg'))) {
+      const t = tfnode.node.decodeJpeg(await readFile(file(name)), 3)
+      const theirs = Uint8Array.from(t.dataSync())
+      t.dispose()
+      const fast = await decodeImage(file(name), { dtype: 'uint8', dctMethod: 'fast' })
+      const accurate = await decodeImage(file(name), { dtype: 'uint8' })
+      assert.deepEqual(Buffer.from(fast.data), Buffer.from(theirs), `${name}: the fast IDCT is TensorFlow's decode`)
+      const apart = meanAbs(accurate.data, theirs).mean
+      assert.ok(apart > 0.05 && apart < 2, `${name}: accurate is ${apart.toFixed(3)} from TensorFlow's fast decode`)
+      // Resized, the planar path takes the same IDCT.
+      const opts: DecodeOptions = { size: [224, 224], dtype: 'uint8' }
+      const resized = meanAbs((await decodeImage(file(name), { ...opts, dctMethod: 'fast' })).data, (await decodeImage(file(name), opts)).data).mean
+      assert.ok(resized > 0.05 && resized < 2, `${name}: 224x224 fast vs accurate ${resized.toFixed(3)}`)
+    }
+    // sharp has no choice of IDCT: a file it decodes comes out the same either way.
+    const viaSharp = [await decodeImage(file('rotated.jpg'), { dtype: 'uint8', dctMethod: 'fast' }), await decodeImage(file('rotated.jpg'), { dtype: 'uint8' })]
+    assert.deepEqual(Buffer.from(viaSharp[0]?.data ?? []), Buffer.from(viaSharp[1]?.data ?? []))
+    assert.throws(() => decodeImage(file('chelsea-420.jpg'), { dctMethod: 'slow' as never }), /decodeImage: dctMethod must be one of "accurate", "fast", got "slow"/)
+  })
+
   it('float output is the bytes scaled, for every normalisation', async () => {
     const bytes = await decodeImage(file('coffee-420.jpg'), { size: [64, 64], dtype: 'uint8' })
     const floats = await decodeImage(file('coffee-420.jpg'), { size: [64, 64], normalize: 'symmetric' })
