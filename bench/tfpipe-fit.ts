@@ -76,5 +76,5 @@ const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 console.log(JSON.stringify({
   jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-  tensors_left: tf.memory().numTensors, ...(tuned !== undefined ? { concurrency_chosen: tuned.autotune.concurrency, concurrency_steps: tuned.autotune.steps.length, ...(process.env.TUNE_DEBUG !== undefined ? { steps: tuned.autotune.steps } : {}) } : {}), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
+  tensors_left: tf.memory().numTensors, ...(tuned !== undefined ? { concurrency_chosen: tuned.autotune.concurrency, concurrency_steps: tuned.autotune.steps.length } : {}), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))

@@ -57,8 +57,6 @@ export async function* parallel<I, O>(
       }
     }
     const queue: Array<Slot<O>> = []
-    const concurrencyNow = (): number => tuner?.concurrency ?? options.concurrency
-    const limitNow = (): number => concurrencyNow() + (options.readAhead ?? concurrencyNow())
     tuner?.begin()
     let running = 0
     let index = 0
@@ -114,8 +112,8 @@ export async function* parallel<I, O>(
     for (;;) {
       throwIfAborted(signal)
       if (failed !== undefined) throw failed.error
-      const concurrency = concurrencyNow()
-      const limit = limitNow()
+      const concurrency = tuner?.concurrency ?? options.concurrency
+      const limit = concurrency + (options.readAhead ?? concurrency)
       if (!sourceDone && !pulling && running < concurrency && queue.length < limit) {
         pulling = true
         it.next().then(onPulled, onPullError)
@@ -130,13 +128,11 @@ export async function* parallel<I, O>(
         continue
       }
       if (sourceDone && queue.length === 0 && !pulling) { finished = true; return }
-      if (tuner === undefined) await new Promise<void>((resolve) => { wake = resolve })
-      else {
-        // The consumer waits; it is starved by this stage when no more calls may start.
-        tuner.waiting(!pulling && !sourceDone && (running >= concurrency || queue.length >= limit))
-        await new Promise<void>((resolve) => { wake = resolve })
-        tuner.waited()
-      }
+      // The consumer waits. With no pull under way and the source not done, the check
+      // above found no room for another call: this stage is what it waits on.
+      tuner?.waiting(!pulling && !sourceDone)
+      await new Promise<void>((resolve) => { wake = resolve })
+      tuner?.waited()
     }
   } finally {
     options.tuner?.end()

@@ -66,14 +66,12 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
   if (typeof onError !== 'function') assertOneOf('map', 'onError', onError, ['stop', 'skip'])
   const maxSkipped = options.maxSkipped ?? 1000
   assertCount('map', 'maxSkipped', maxSkipped, 0)
-  const label = concurrency > 1 || auto
-    ? `map(${fn.name || 'fn'}, concurrency ${auto ? `auto, at most ${maxConcurrency}` : concurrency}${ordered ? '' : ', unordered'})`
-    : `map(${fn.name || 'fn'})`
-  const withTuner = <T>(op: Operator<I, O> & T): Operator<I, O> & T => {
+  const labelOf = (c: string): string => c === '1' ? `map(${fn.name || 'fn'})` : `map(${fn.name || 'fn'}, concurrency ${c}${ordered ? '' : ', unordered'})`
+  const label = labelOf(auto ? `auto, at most ${maxConcurrency}` : String(concurrency))
+  const withTuner = <T>(op: Operator<I, O> & T, suffix = ''): Operator<I, O> & T => {
     if (tuner === undefined) return op
     // The label says the concurrency chosen so far (Dataset.summary() reads it when called).
-    const fixed = op.label
-    Object.defineProperty(op, 'label', { get: () => fixed.replace('concurrency auto', `concurrency auto: ${tuner.concurrency} now`), enumerable: true })
+    Object.defineProperty(op, 'label', { get: () => labelOf(`auto: ${tuner.concurrency} now, at most ${maxConcurrency}`) + suffix, enumerable: true })
     return Object.assign(op, { autotune: tuner as AutotuneState })
   }
   if (onError === 'stop') {
@@ -81,7 +79,8 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
       parallel(source, fn, { concurrency, readAhead, tuner, ordered, signals: [signal, context.signal], epoch: context.epoch })))
   }
   const log = new SkipLog(label)
-  const op = defineOperator<I, O>(`${label} [skips bad items]`, sameSize, async function* skippingMap(source, context) {
+  const skipping = ' [skips bad items]'
+  const op = defineOperator<I, O>(label + skipping, sameSize, async function* skippingMap(source, context) {
     let skippedHere = 0
     const guarded = async (item: I, ctx: ItemContext): Promise<O | typeof SKIP> => {
       try {
@@ -101,7 +100,7 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
       if (v !== SKIP) yield v as O
     }
   })
-  return withTuner(Object.assign(op, { skipLog: log }))
+  return withTuner(Object.assign(op, { skipLog: log }), skipping)
 }
 
 const SKIP: unique symbol = Symbol('skip')
