@@ -1189,6 +1189,29 @@ static napi_value scale_fn(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// alignOffset(buffer, alignment) -> the smallest byte offset into the ArrayBuffer at which
+// its memory is a multiple of `alignment` bytes (a power of two up to 4096). The fit sink
+// lays out the float buffer it hands TensorFlow there: TF_NewTensor uses memory aligned
+// for Eigen (64 bytes) in place, and copies anything else.
+static napi_value align_fn(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  void* data = NULL;
+  size_t len = 0;
+  int32_t align = 0;
+  bool is_ab = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, argv[0], &data, &len) != napi_ok || napi_get_value_int32(env, argv[1], &align) != napi_ok) {
+    napi_throw_type_error(env, NULL, "alignOffset(buffer: ArrayBuffer, alignment: number)");
+    return NULL;
+  }
+  if (align <= 0 || align > 4096 || (align & (align - 1)) != 0) { napi_throw_range_error(env, NULL, "alignOffset: alignment must be a power of two up to 4096"); return NULL; }
+  uintptr_t at = (uintptr_t)data;
+  napi_create_int32(env, (int32_t)((align - (int32_t)(at % (uintptr_t)align)) % align), &result);
+  return result;
+}
+
 // planes(path) -> { width, height, chromaWidth, chromaHeight, y, cb, cr } | string: the
 // file's YCbCr planes as stored (rows packed), for the specs, which work out from them the
 // exact result that the planar path approximates. Synchronous; not used by tfpipe itself.
@@ -1275,6 +1298,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "decode", fn);
   napi_create_function(env, "scale", NAPI_AUTO_LENGTH, scale_fn, NULL, &fn);
   napi_set_named_property(env, exports, "scale", fn);
+  napi_create_function(env, "alignOffset", NAPI_AUTO_LENGTH, align_fn, NULL, &fn);
+  napi_set_named_property(env, exports, "alignOffset", fn);
   napi_create_function(env, "planes", NAPI_AUTO_LENGTH, planes_fn, NULL, &fn);
   napi_set_named_property(env, exports, "planes", fn);
   return exports;

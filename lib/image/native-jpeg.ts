@@ -8,6 +8,7 @@ type NativeResult = { readonly data: Uint8Array, readonly height: number, readon
 interface JpegAddon {
   decode(path: string, height: number, width: number, channels: number, fit: number, maxPixels: number, dctFast: boolean): Promise<NativeResult>
   scale?(src: Uint8Array, dst: Float32Array, at: number, scale: Float32Array, offset: Float32Array | null): void
+  alignOffset?(buffer: ArrayBuffer, alignment: number): number
 }
 
 /** Writes `src`'s bytes to `dst` from index `at` as `byte * scale + offset` per channel (float32, bit for bit TensorFlow's multiply then add). */
@@ -69,4 +70,18 @@ export function nativeScaler(scale: number | readonly number[] | undefined, offs
   const hasOffset = offset !== undefined && offset !== 0
   const o = hasOffset ? per(offset, 0) : null
   return (src, dst, at) => fn.call(a, src, dst, at, s, o)
+}
+
+/**
+ * Floats laid out where the memory is a multiple of `alignment` bytes: an
+ * ArrayBuffer and the byte offset to view it from, or undefined without the
+ * addon (or with TFPIPE_JPEG=sharp). TensorFlow uses 64-byte aligned memory
+ * in place (tfjs-node's TF_NewTensor) and copies anything else.
+ */
+export function alignedFloats(length: number, alignment: number): { readonly buffer: ArrayBuffer, readonly offset: number } | undefined {
+  const a = active()
+  const fn = a?.alignOffset
+  if (fn === undefined) return undefined
+  const buffer = new ArrayBuffer(4 * length + alignment)
+  return { buffer, offset: fn.call(a, buffer, alignment) }
 }

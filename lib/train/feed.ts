@@ -23,6 +23,8 @@ export interface FeedOptions {
   readonly startEpoch: number
   readonly startStep: number
   readonly model?: tf.LayersModel
+  /** The batches' tensors are disposed before the next is asked for (fit's training steps): the sink may hand TensorFlow its floats in place. */
+  readonly inPlace?: boolean
   /** Transforms each batch before tensors are made (the worker pool). */
   readonly transform?: (batch: unknown) => Promise<unknown>
 }
@@ -156,7 +158,7 @@ export class Feed {
         }
         let tensors: TensorBatch
         try {
-          tensors = toTensors(r.value, this.options.where)
+          tensors = toTensors(r.value, this.options.where, { inPlace: this.options.inPlace === true })
         } catch (err) {
           this.#fail(err)
           return stopped()

@@ -147,6 +147,8 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
   const feed = new Feed(data, {
     where: 'fit', workers: multiprocessing ? 1 : (o.workers ?? 1), shuffle: o.shuffle ?? true, seed, maxQueueSize: o.maxQueueSize ?? 10,
     stepsPerEpoch: o.stepsPerEpoch, signal: o.signal, startEpoch: initialEpoch, startStep: o.initialStep ?? 0, model,
+    // fitDataset disposes each step's batch before it asks for the next.
+    inPlace: true,
     ...(multiprocessing ? { transform: (b: unknown) => (pool as WorkerPool).run(b) } : {}),
   })
   if (feed.data.oneShot && o.stepsPerEpoch === undefined && epochs - initialEpoch > 1) {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import sharp from 'sharp'
 import { decodeImage, jpegDecoder, type DecodeOptions } from '../../lib/index.js'
 import { pillowBilinear } from './pillow-resize.js'
-import { nativeScaler } from '../../lib/image/native-jpeg.js'
+import { alignedFloats, nativeScaler } from '../../lib/image/native-jpeg.js'
 import { createRequire } from 'node:module'
 import { withEnv, withSharp } from '../helpers.js'
 import { exactResize, type Planes } from './jpeg-exact.js'
@@ -155,6 +155,27 @@ describe('the JPEG fast path', () => {
     const viaSharp = [await decodeImage(file('rotated.jpg'), { dtype: 'uint8', dctMethod: 'fast' }), await decodeImage(file('rotated.jpg'), { dtype: 'uint8' })]
     assert.deepEqual(Buffer.from(viaSharp[0]?.data ?? []), Buffer.from(viaSharp[1]?.data ?? []))
     assert.throws(() => decodeImage(file('chelsea-420.jpg'), { dctMethod: 'slow' as never }), /decodeImage: dctMethod must be one of "accurate", "fast", got "slow"/)
+  })
+
+  it('alignedFloats lays floats out where TensorFlow (tfjs-node) uses them in place; 4 bytes off, it copies them', async () => {
+    const got = alignedFloats(1000, 64)
+    if (!built) { assert.equal(got, undefined); return }
+    assert.ok(got !== undefined && got.offset >= 0 && got.offset < 64 && got.buffer.byteLength >= 4 * 1000 + got.offset)
+    const tfnode = (await import('@tensorflow/tfjs-node')) as unknown as typeof import('@tensorflow/tfjs')
+    await tfnode.setBackend('tensorflow')
+    // Whether the tensor still reads the array after an op has made TensorFlow take it.
+    const shares = (view: Float32Array) => {
+      view.fill(1)
+      const t = tfnode.tensor(view)
+      const r = tfnode.reshape(t, [-1])
+      view[0] = 42
+      const seen = r.dataSync()[0]
+      tfnode.dispose([t, r])
+      return seen === 42
+    }
+    assert.equal(shares(new Float32Array(got.buffer, got.offset, 1000)), true, 'aligned: in place')
+    assert.equal(shares(new Float32Array(got.buffer, (got.offset + 4) % 64, 1000)), false, '4 bytes off: copied')
+    assert.throws(() => alignedFloats(10, 48), /power of two/)
   })
 
   it('float output is the bytes scaled, for every normalisation', async () => {

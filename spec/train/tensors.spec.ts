@@ -1,8 +1,8 @@
 import { describe, it, before } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs'
-import { collateSamples, jpegDecoder, useBestBackend } from '../../lib/index.js'
-import { toTensors } from '../../lib/train/tensors.js'
+import { collateSamples, fit, jpegDecoder, useBestBackend } from '../../lib/index.js'
+import { inPlaceStats, toTensors } from '../../lib/train/tensors.js'
 import { withSharp } from '../helpers.js'
 
 before(() => useBestBackend({ warn: () => undefined }))
@@ -119,5 +119,82 @@ describe('toTensors: a batch of samples (no collate before the sink)', () => {
   it('a sample of another shape is still named in the error', () => {
     const samples = [{ x: image((i) => i, 1 / 255, 0), path: 'a.jpg' }, { x: { data: new Uint8Array(6), shape: [1, 2, 3], scale: 1 / 255, offset: 0 }, path: 'c.jpg' }]
     assert.throws(() => toTensors(samples, 'spec'), /sample 1 \(c\.jpg\) has shape \[1, 2, 3\], but sample 0 \(a\.jpg\) has \[2, 2, 3\]/)
+  })
+})
+
+// fit's training batches: scaled bytes go to one of two aligned buffers that TensorFlow reads in
+// place (the addon's build on the tensorflow backend; elsewhere the sink copies, as above). These
+// specs run in their own process (node --test runs each file apart), so the ring's state is theirs.
+describe('toTensors in place (fit\'s training batches)', () => {
+  const inPlace = () => jpegDecoder() === 'native' && tf.getBackend() === 'tensorflow'
+  // Batch k: 3 samples of 4x4x3 bytes, a pattern of k, scaled to [0, 1].
+  const samples = (k: number) => [0, 1, 2].map((s) => ({ x: { data: Uint8Array.from({ length: 48 }, (_, i) => (i * 5 + s * 17 + k * 29) % 256), shape: [4, 4, 3], scale: 1 / 255, offset: 0 } }))
+  // The reference: collated, then copied by the sink.
+  const want = async (k: number) => take(toTensors(collateSamples(samples(k)), 'spec').xs)
+
+  it('each batch, disposed before the next (as fitDataset does), has its own values, and no buffer is replaced', async () => {
+    if (process.env.TFPIPE_REQUIRE_NATIVE === '1') assert.ok(inPlace(), 'the addon and the tensorflow backend where TFPIPE_REQUIRE_NATIVE=1')
+    const before = inPlaceStats()
+    for (let k = 0; k < 6; k++) {
+      const t = toTensors(samples(k), 'spec', { inPlace: true })
+      assert.deepEqual(await take(t.xs), await want(k), `batch ${k}`)
+    }
+    const after = inPlaceStats()
+    assert.equal(after.taken - before.taken, inPlace() ? 6 : 0)
+    assert.equal(after.renewed - before.renewed, 0)
+  })
+
+  it('without inPlace (validation, evaluate, predict) the buffers are not used', async () => {
+    const before = inPlaceStats().taken
+    const t = toTensors(samples(1), 'spec')
+    assert.deepEqual(await take(t.xs), await want(1))
+    assert.equal(inPlaceStats().taken, before)
+  })
+
+  it('a tensor made from a batch that outlives it (a Reshape shares the memory in TensorFlow) keeps its values: the buffer is renewed, not written over', async () => {
+    const before = inPlaceStats()
+    const kept: tf.Tensor[] = []
+    for (let k = 0; k < 3; k++) {
+      const t = toTensors(samples(k), 'spec', { inPlace: true })
+      kept.push(tf.reshape(t.xs as tf.Tensor, [-1])) // TensorFlow's Reshape output shares the input's buffer
+      tf.dispose(t.xs)
+    }
+    for (let k = 0; k < 3; k++) assert.deepEqual(Array.from(await (kept[k] as tf.Tensor).data()), await want(k), `kept batch ${k}`)
+    tf.dispose(kept)
+    // A new buffer for the second and the third batch: kept[0] reads the first batch's buffer, and the
+    // other was handed out before a tensor was made that could read it.
+    if (inPlace()) assert.equal(inPlaceStats().renewed - before.renewed, 2)
+    // and the ring goes on (a clone of the batch tensor keeps its data alive too)
+    const a = toTensors(samples(7), 'spec', { inPlace: true })
+    const clone = (a.xs as tf.Tensor).clone()
+    tf.dispose(a.xs)
+    for (let k = 8; k < 10; k++) tf.dispose(toTensors(samples(k), 'spec', { inPlace: true }).xs)
+    assert.deepEqual(await take(clone), await want(7))
+  })
+
+  it('a layer that keeps its input every step, in fit: every kept input has its batch\'s values (after four renewals in a row the sink copies)', async () => {
+    class KeepInputs extends tf.layers.Layer {
+      static readonly className = 'KeepInputs'
+      readonly seen: tf.Tensor[] = []
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        const x = Array.isArray(inputs) ? inputs[0] as tf.Tensor : inputs
+        this.seen.push(tf.keep(tf.reshape(x, [-1])))
+        return x
+      }
+    }
+    const keep = new KeepInputs({})
+    const model = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [4, 4, 3] }), keep, tf.layers.flatten(), tf.layers.dense({ units: 2, activation: 'softmax' })] })
+    model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+    const data = Array.from({ length: 8 }, (_, k) => samples(k).map((s, i) => ({ ...s, y: i % 2 === 0 ? [1, 0] : [0, 1] })))
+    const before = inPlaceStats()
+    await fit(model, data, { epochs: 1, verbose: 0 })
+    assert.equal(keep.seen.length, 8)
+    for (let k = 0; k < 8; k++) assert.deepEqual(Array.from(await (keep.seen[k] as tf.Tensor).data()), await want(k), `step ${k}`)
+    tf.dispose(keep.seen)
+    if (inPlace()) {
+      const after = inPlaceStats()
+      assert.ok(after.taken > before.taken, 'fit used the in-place buffers')
+      assert.equal(after.off, true, 'four renewals in a row: back to copying')
+    }
   })
 })
