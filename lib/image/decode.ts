@@ -1,4 +1,13 @@
-import sharp, { type Sharp, type OutputInfo } from 'sharp'
+import type { Sharp, OutputInfo } from 'sharp'
+
+// sharp (libvips) is loaded when a file first needs it: with the JPEG fast path a folder of
+// plain JPEGs never does, and loading it adds 17-20 MB to the process's resident memory.
+type SharpFn = (typeof import('sharp'))['default']
+let sharpLoaded: Promise<SharpFn> | undefined
+function loadSharp(): Promise<SharpFn> {
+  sharpLoaded ??= import('sharp').then((m) => m.default)
+  return sharpLoaded
+}
 import { assertInteger, assertOneOf } from '../internal/validate.js'
 import { decodeJpegNative } from './native-jpeg.js'
 
@@ -110,6 +119,7 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
     const fast = await decodeJpegNative(input, options.size, channels, fit, options.maxPixels ?? 100_000_000, options.dctMethod === 'fast')
     if (fast !== undefined) return dtype === 'uint8' ? fast : { data: toFloat(fast.data, channels, options.normalize ?? 'unit'), shape: fast.shape }
   }
+  const sharp = await loadSharp()
   let raw: { data: Buffer, info: OutputInfo }
   try {
     // sharp reads the path itself: the whole decode is then one work item on libuv's pool.
