@@ -151,6 +151,20 @@ describe('toTensors in place (fit\'s training batches)', () => {
     assert.equal(inPlaceStats().taken, before)
   })
 
+  it('two scaled image inputs of one batch: the first gets a buffer read in place, the second a copy, both their own values', async () => {
+    const two = (k: number) => samples(k).map((s, i) => ({ x: { a: s.x, b: samples(k + 50)[i]?.x as typeof s.x } }))
+    for (let k = 0; k < 3; k++) {
+      const taken = inPlaceStats().taken
+      const got = toTensors(two(k), 'spec', { inPlace: true }).xs as Record<string, tf.Tensor>
+      assert.equal(inPlaceStats().taken - taken, inPlace() ? 1 : 0, 'one buffer per batch')
+      const want = toTensors(collateSamples(two(k)), 'spec').xs as Record<string, tf.Tensor>
+      assert.deepEqual(await values(got.a), await values(want.a))
+      assert.deepEqual(await values(got.b), await values(want.b))
+      assert.notDeepEqual(await values(got.a), await values(got.b))
+      tf.dispose([got.a, got.b, want.a, want.b] as tf.Tensor[])
+    }
+  })
+
   it('a tensor made from a batch that outlives it (a Reshape shares the memory in TensorFlow) keeps its values: the buffer is renewed, not written over', async () => {
     const before = inPlaceStats()
     const kept: tf.Tensor[] = []
