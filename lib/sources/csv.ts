@@ -3,6 +3,7 @@ import path from 'node:path'
 import { parse } from 'csv-parse'
 import { Dataset } from '../dataset.js'
 import { assertOneOf } from '../internal/validate.js'
+import { flatString } from '../internal/strings.js'
 
 /** A labelled file from a label table. */
 export interface CsvRow {
@@ -71,7 +72,7 @@ export function csv(file: string, options: CsvOptions = {}): Dataset<CsvRow> {
         if (cells.length < 2) throw new Error(`${where}: a row needs a path and a label, got ${cells.length} column`)
         const rel = cells[0] as string
         if (rel === '') throw new Error(`${where}: the path is empty`)
-        const p = path.isAbsolute(rel) ? rel : path.join(root, rel)
+        const p = flatString(path.isAbsolute(rel) ? rel : path.join(root, rel))
         mode ??= cells.length > 2 ? 'onehot' : Number.isNaN(Number(cells[1])) ? 'name' : 'index'
         if (mode === 'onehot') {
           const values = cells.slice(1).map(Number)

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import fg from 'fast-glob'
 import { Dataset } from '../dataset.js'
+import { flatString } from '../internal/strings.js'
 import { compareCodePoints } from './glob.js'
 import { assertNumber, assertOneOf, assertInteger } from '../internal/validate.js'
 import { Rng } from '../internal/rng.js'
@@ -59,7 +60,7 @@ export function imageFolder(root: string, options: ImageFolderOptions = {}): Lab
     const dir = path.join(root, className)
     if (!fs.existsSync(dir)) throw new Error(`imageFolder: class folder ${dir} does not exist`)
     const files = fg.sync(`**/*.{${exts.join(',')}}`, { cwd: dir, caseSensitiveMatch: false, onlyFiles: true })
-    for (const f of files.sort(compareCodePoints)) items.push({ path: path.join(dir, f), label, className })
+    for (const f of files.sort(compareCodePoints)) items.push({ path: flatString(path.join(dir, f)), label, className })
   })
   let chosen = items
   if (validationSplit !== undefined) {
