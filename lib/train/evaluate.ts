@@ -18,12 +18,12 @@ export interface EvaluateOptions {
   readonly signal?: AbortSignal
 }
 
-function feedFor(where: string, model: tf.LayersModel, data: DataSource, o: EvaluateOptions): Feed {
+function feedFor(where: 'evaluate' | 'predict', model: tf.LayersModel, data: DataSource, o: EvaluateOptions): Feed {
   if (o.steps !== undefined) assertInteger(where, 'steps', o.steps, 1)
   if (o.workers !== undefined) assertInteger(where, 'workers', o.workers, 1)
   if (o.maxQueueSize !== undefined) assertInteger(where, 'maxQueueSize', o.maxQueueSize, 1)
   assertSignal(where, o.signal)
-  return new Feed(data, { where, workers: o.workers ?? 1, shuffle: false, seed: 0, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.steps, signal: o.signal, startEpoch: -1, startStep: 0, model })
+  return new Feed(data, { where, workers: o.workers ?? 1, shuffle: false, seed: 0, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.steps, signal: o.signal, startEpoch: -1, startStep: 0, model, checkTargets: where === 'evaluate' })
 }
 
 /**
@@ -38,6 +38,9 @@ export async function evaluate(model: tf.LayersModel, data: DataSource, options:
   try {
     const out = await model.evaluateDataset(feed.asTfDataset() as never, options.steps !== undefined ? { batches: options.steps } : {})
     const scalars = Array.isArray(out) ? out : [out]
+    // A data error ended the pass early: reject with it, not with the metrics of the batches before it.
+    if (feed.failure !== undefined) tf.dispose(scalars)
+    feed.rethrow()
     const values = await Promise.all(scalars.map(async (s) => (await s.data())[0] ?? NaN))
     tf.dispose(scalars)
     return Object.fromEntries(model.metricsNames.map((name, i) => [name, values[i] ?? NaN]))
@@ -79,6 +82,8 @@ export async function predict(model: tf.LayersModel, data: DataSource, options: 
         tf.dispose([batch.xs, batch.ys] as tf.Tensor[])
       }
     }
+    // A data error ended the pass early: reject with it, not with the outputs of the batches before it.
+    feed.rethrow()
   } finally {
     feed.close()
   }

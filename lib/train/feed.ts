@@ -25,6 +25,8 @@ export interface FeedOptions {
   readonly model?: tf.LayersModel
   /** The batches' tensors are disposed before the next is asked for (fit's training steps): the sink may hand TensorFlow its floats in place. */
   readonly inPlace?: boolean
+  /** Check the batch's targets against the model's outputs too (default true; predict does not read them). */
+  readonly checkTargets?: boolean
   /** Transforms each batch before tensors are made (the worker pool). */
   readonly transform?: (batch: unknown) => Promise<unknown>
 }
@@ -165,7 +167,7 @@ export class Feed {
         }
         if (!this.#checked && this.options.model !== undefined) {
           this.#checked = true
-          try { checkAgainstModel(this.options.model, tensors, this.options.where) } catch (err) { tf.dispose(tensors as unknown as tf.TensorContainer); this.#fail(err); return stopped() }
+          try { checkAgainstModel(this.options.model, tensors, this.options.where, this.options.checkTargets !== false) } catch (err) { tf.dispose(tensors as unknown as tf.TensorContainer); this.#fail(err); return stopped() }
         }
         taken++
         this.clock.waitMs += performance.now() - t0
@@ -178,7 +180,11 @@ export class Feed {
   /** Holds the error and asks the model to stop; the caller ends the pass. */
   #fail(error: unknown): void {
     this.failure ??= { error }
-    if (this.options.model !== undefined) this.options.model.stopTraining = true
+    try {
+      if (this.options.model !== undefined) this.options.model.stopTraining = true
+    } catch {
+      // An uncompiled model (predict needs none) refuses stopTraining; nothing is training.
+    }
   }
 
   /** Rejects with the held data error, if any. */

@@ -309,7 +309,7 @@ export function shapesOf(t: TensorTree): number[][] {
  * Checks the first batch against the model before training, so a wrong image
  * size fails at once with both shapes, not deep inside a kernel.
  */
-export function checkAgainstModel(model: tf.LayersModel, batch: TensorBatch, where: string): void {
+export function checkAgainstModel(model: tf.LayersModel, batch: TensorBatch, where: string, targets = true): void {
   const xs = shapesOf(batch.xs)
   const inputs = model.inputs.map((i) => i.shape)
   if (!(batch.xs instanceof tf.Tensor) && !Array.isArray(batch.xs)) return // named inputs: tfjs checks names and shapes
@@ -319,6 +319,7 @@ export function checkAgainstModel(model: tf.LayersModel, batch: TensorBatch, whe
     const ok = shape.length === want.length && want.every((d, k) => k === 0 || d === null || d === shape[k])
     if (!ok) throw new RangeError(`${where}: the batch's input ${i} has shape [${shape.join(', ')}], the model expects [${want.map((d) => d ?? 'batch').join(', ')}]`)
   })
+  if (!targets) return
   const ys = shapesOf(batch.ys)
   const outputs = model.outputs.map((o) => o.shape)
   ys.forEach((shape, i) => {

@@ -40,6 +40,26 @@ describe('evaluate, predict, toTfDataset', () => {
     assert.equal(tf.memory().numTensors, before)
   })
 
+  it('a data error in the middle of the pass rejects evaluate and predict with it (not the figures of the batches before it); no tensors are left', async () => {
+    const model = denseModel()
+    async function* failing() { yield makeBatch(8, 0); yield makeBatch(8, 1); throw new Error('disk gone') }
+    const before = tf.memory().numTensors
+    await assert.rejects(evaluate(model, failing()), /disk gone/)
+    await assert.rejects(predict(model, failing()), /disk gone/)
+    assert.equal(tf.memory().numTensors, before)
+  })
+
+  it('evaluate rejects labels of the wrong width with both shapes; predict ignores the labels, and needs no compiled model', async () => {
+    const model = denseModel() // 2 outputs
+    const wide = () => pipe(Array.from({ length: 3 }, (_, i) => ({ xs: makeBatch(4, i).xs, ys: { data: new Float32Array(4 * 3), shape: [4, 3] } })))
+    await assert.rejects(evaluate(model, wide()), /evaluate: the batch's target 0 has shape \[4, 3\], the model's output is \[batch, 2\]/)
+    const out = await predict(model, wide()) as TensorData
+    assert.deepEqual(out.shape, [12, 2])
+    const bare = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4] })] })
+    assert.deepEqual((await predict(bare, wide()) as TensorData).shape, [12, 3])
+    await assert.rejects(predict(bare, pipe([{ xs: { data: new Float32Array(6), shape: [2, 3] } }])), /predict: the batch's input 0 has shape \[2, 3\], the model expects \[batch, 4\]/)
+  })
+
   it('toTfDataset makes model.fitDataset work on a tfpipe dataset, per epoch', async () => {
     const model = denseModel()
     const h = await model.fitDataset(toTfDataset(data()), { epochs: 2, verbose: 0 })
