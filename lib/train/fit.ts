@@ -154,8 +154,8 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
   if (feed.data.oneShot && o.stepsPerEpoch === undefined && epochs - initialEpoch > 1) {
     throw new TypeError(`fit: stepsPerEpoch is required: the data can be read only once (${feed.data.summary()}), so epochs are cut by step count, as with a fit_generator generator`)
   }
-  const validation = o.validationData === undefined ? undefined
-    : Array.isArray(o.validationData) ? undefined
+  const tensorPair = isTensorPair(o.validationData) ? o.validationData : undefined
+  const validation = o.validationData === undefined || tensorPair !== undefined ? undefined
       : new Feed(o.validationData as DataSource, { where: 'fit (validationData)', workers: 1, shuffle: false, seed, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.validationSteps, signal: o.signal, startEpoch: -1, startStep: 0, model })
   if (validation !== undefined) validation.linked = feed
   if (validation?.data.oneShot === true && epochs - initialEpoch > 1 && o.validationSteps === undefined) {
@@ -237,7 +237,7 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
       callbacks: [ours, ...user].map((c) => (c instanceof tf.Callback || c instanceof tf.CustomCallback ? c : new tf.CustomCallback(c, 'never'))) as tf.CustomCallbackArgs[],
       ...(o.classWeight !== undefined ? { classWeight: o.classWeight } : {}),
       ...(validation !== undefined ? { validationData: validation.asTfDataset() } : {}),
-      ...(Array.isArray(o.validationData) ? { validationData: o.validationData as [tf.Tensor, tf.Tensor] } : {}),
+      ...(tensorPair !== undefined ? { validationData: tensorPair as [tf.Tensor, tf.Tensor] } : {}),
     }
     const history = await model.fitDataset(feed.asTfDataset(), args)
     feed.rethrow()
@@ -262,4 +262,10 @@ function numbers(logs: tf.Logs | undefined): Logs {
     if (typeof v === 'number') out[k] = v
   }
   return out
+}
+
+/** `[xs, ys]` tensors (Keras' validation_data tuple), as opposed to an array of batches, which is a source like any other. */
+function isTensorPair(v: unknown): v is readonly [tf.Tensor | tf.Tensor[], tf.Tensor | tf.Tensor[]] {
+  const tensors = (x: unknown) => x instanceof tf.Tensor || (Array.isArray(x) && x.length > 0 && x.every((t) => t instanceof tf.Tensor))
+  return Array.isArray(v) && v.length === 2 && tensors(v[0]) && tensors(v[1])
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import * as tf from '@tensorflow/tfjs'
-import { batch, fit, from, map, pipe, sequence, Sequence, useBestBackend, type Batch, type Sample } from '../../lib/index.js'
+import { batch, evaluate, fit, from, map, pipe, sequence, Sequence, useBestBackend, type Batch, type Sample } from '../../lib/index.js'
 import { FakeTerminal, denseModel, makeBatch } from './helpers.js'
 
 before(async () => { await useBestBackend() })
@@ -114,6 +114,14 @@ describe('fit', () => {
     const h2 = await fit(denseModel(), pipe(batches(2)), { epochs: 1, verbose: 0, validationData: [xs, ys] })
     assert.equal(h2.history.val_acc?.length, 1)
     tf.dispose([xs, ys])
+  })
+
+  it('validationData as an array of two batches is a source of batches, not [xs, ys]', async () => {
+    const model = denseModel()
+    const val = [makeBatch(4, 7), makeBatch(4, 8)]
+    const h = await fit(model, pipe(batches(2)), { epochs: 1, verbose: 0, validationData: val })
+    const again = await evaluate(model, val)
+    assert.ok(Math.abs((h.history.val_loss?.[0] as number) - (again.loss as number)) < 1e-6)
   })
 
   it('classWeight weighs the loss per class', async () => {
