@@ -23,7 +23,7 @@ export interface FeedOptions {
   readonly startEpoch: number
   readonly startStep: number
   readonly model?: tf.LayersModel
-  /** The batches' tensors are disposed before the next is asked for (fit's training steps): the sink may hand TensorFlow its floats in place. */
+  /** The batches' tensors are disposed before the next is asked for (fitDataset, evaluateDataset, predict): the sink may hand TensorFlow its floats in place. */
   readonly inPlace?: boolean
   /** Check the batch's targets against the model's outputs too (default true; predict does not read them). */
   readonly checkTargets?: boolean

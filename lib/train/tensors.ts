@@ -20,7 +20,7 @@ export interface TensorBatch {
 
 /** How one batch's floats may reach TensorFlow. */
 interface Making {
-  /** The caller disposes the batch's tensors before it asks for the next batch (fit's training steps): the floats may be handed to TensorFlow in place. */
+  /** The caller disposes the batch's tensors before it asks for the next batch (fit, evaluate, predict): the floats may be handed to TensorFlow in place. */
   readonly inPlace: boolean
   /** A field of this batch has the in-place buffer already. */
   given: boolean
@@ -28,7 +28,7 @@ interface Making {
 
 /**
  * Converts one batch to tensors. Typed arrays are wrapped once; tensors given by the user are used as they are (tfjs disposes them after the step).
- * `inPlace`: the caller disposes these tensors before the next call (fit's training loop), so scaled image
+ * `inPlace`: the caller disposes these tensors before the next call (fit, evaluate, predict), so scaled image
  * bytes may be written to a buffer TensorFlow reads in place (see `InPlaceRing`).
  */
 export function toTensors(value: unknown, where: string, options: { readonly inPlace?: boolean } = {}): TensorBatch {
@@ -207,8 +207,8 @@ function batchFloats(length: number, making: Making): Float32Array {
 /**
  * Two float buffers, aligned so that TensorFlow uses them in place (tfjs-node's
  * TF_NewTensor takes 64-byte aligned memory as it is and copies anything else;
- * the copy took 2.3-3 ms per 224x224 batch of 32, on the main thread), for fit's
- * training batches.
+ * the copy took 2.3-3 ms per 224x224 batch of 32, on the main thread), for the
+ * batches of fit (and its validation), evaluate and predict.
  *
  * TensorFlow lets go of a buffer when the last tensor on it is disposed: the
  * batch's own, and any made from it that share its memory (a Reshape's output,

@@ -1,7 +1,7 @@
 import { describe, it, before } from 'node:test'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs'
-import { collateSamples, fit, jpegDecoder, useBestBackend } from '../../lib/index.js'
+import { collateSamples, evaluate, fit, jpegDecoder, predict, useBestBackend } from '../../lib/index.js'
 import { inPlaceStats, toTensors } from '../../lib/train/tensors.js'
 import { withSharp } from '../helpers.js'
 
@@ -125,7 +125,7 @@ describe('toTensors: a batch of samples (no collate before the sink)', () => {
 // fit's training batches: scaled bytes go to one of two aligned buffers that TensorFlow reads in
 // place (the addon's build on the tensorflow backend; elsewhere the sink copies, as above). These
 // specs run in their own process (node --test runs each file apart), so the ring's state is theirs.
-describe('toTensors in place (fit\'s training batches)', () => {
+describe('toTensors in place (fit, its validation, evaluate, predict)', () => {
   const inPlace = () => jpegDecoder() === 'native' && tf.getBackend() === 'tensorflow'
   // Batch k: 3 samples of 4x4x3 bytes, a pattern of k, scaled to [0, 1].
   const samples = (k: number) => [0, 1, 2].map((s) => ({ x: { data: Uint8Array.from({ length: 48 }, (_, i) => (i * 5 + s * 17 + k * 29) % 256), shape: [4, 4, 3], scale: 1 / 255, offset: 0 } }))
@@ -144,7 +144,7 @@ describe('toTensors in place (fit\'s training batches)', () => {
     assert.equal(after.renewed - before.renewed, 0)
   })
 
-  it('without inPlace (validation, evaluate, predict) the buffers are not used', async () => {
+  it('without inPlace (toTfDataset: its consumer disposes batches when it likes) the buffers are not used', async () => {
     const before = inPlaceStats().taken
     const t = toTensors(samples(1), 'spec')
     assert.deepEqual(await take(t.xs), await want(1))
@@ -184,6 +184,35 @@ describe('toTensors in place (fit\'s training batches)', () => {
     tf.dispose(a.xs)
     for (let k = 8; k < 10; k++) tf.dispose(toTensors(samples(k), 'spec', { inPlace: true }).xs)
     assert.deepEqual(await take(clone), await want(7))
+  })
+
+  it('predict and evaluate take the in-place buffers too: a model that only reshapes its input (its output shares the buffer) predicts every batch\'s own values, and evaluate gives the copying path\'s loss', async () => {
+    const data = Array.from({ length: 5 }, (_, k) => samples(k).map((s, i) => ({ ...s, y: i % 2 === 0 ? [1, 0] : [0, 1] })))
+    const reshape = tf.sequential({ layers: [tf.layers.reshape({ targetShape: [48], inputShape: [4, 4, 3] })] })
+    let taken = inPlaceStats().taken
+    const out = await predict(reshape, data) as { data: Float32Array, shape: number[] }
+    assert.equal(inPlaceStats().taken - taken, inPlace() ? 5 : 0)
+    assert.deepEqual(out.shape, [15, 48])
+    for (let k = 0; k < 5; k++) assert.deepEqual(Array.from(out.data.subarray(k * 144, (k + 1) * 144)), await want(k), `batch ${k}`)
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: 'ones' })] })
+    model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+    taken = inPlaceStats().taken
+    const got = await evaluate(model, data)
+    assert.equal(inPlaceStats().taken - taken, inPlace() ? 5 : 0)
+    const copied = await withTfOps(async () => evaluate(model, data))
+    assert.ok(Math.abs((got.loss ?? NaN) - (copied.loss ?? NaN)) < 1e-6, `${got.loss} against ${copied.loss}`)
+  })
+
+  it('fit\'s validation batches take them too: the last epoch\'s val_loss is evaluate\'s on the same data', async () => {
+    const labelled = (from: number) => Array.from({ length: 4 }, (_, k) => samples(from + k).map((s, i) => ({ ...s, y: i % 2 === 0 ? [1, 0] : [0, 1] })))
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
+    model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+    const taken = inPlaceStats().taken
+    const h = await fit(model, labelled(0), { epochs: 2, verbose: 0, validationData: labelled(20) })
+    assert.equal(inPlaceStats().taken - taken, inPlace() ? 2 * (4 + 4) : 0)
+    const valLoss = h.history.val_loss?.[1] as number
+    const again = await evaluate(model, labelled(20))
+    assert.ok(Math.abs(valLoss - (again.loss ?? NaN)) < 1e-6, `${valLoss} against ${again.loss}`)
   })
 
   it('a layer that keeps its input every step, in fit: every kept input has its batch\'s values (after four renewals in a row the sink copies)', async () => {
