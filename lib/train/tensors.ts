@@ -222,6 +222,14 @@ function batchFloats(length: number, making: Making): Float32Array {
  * epoch) leave one buffer looking held, so the other one carries the epoch.
  * After four replacements in a row (a caller that keeps tensors every step) the
  * sink copies for the rest of the process.
+ *
+ * The check counts tensors, so it cannot see a tensor kept in exchange for one
+ * disposed: a layer that keeps only its latest input (a Reshape of it) and
+ * disposes the one before. While both buffers are in use that input is two
+ * batches old before its buffer is written again, and the layer has replaced
+ * it; when one buffer carries the epoch, what the layer kept shows the next
+ * batch from the moment the sink stacks it until the layer's next call (only
+ * code running in between, such as an onBatchBegin callback, could see it).
  */
 class InPlaceRing {
   readonly #slots: Array<{ readonly buffer: ArrayBuffer, readonly offset: number, readonly capacity: number, view?: Float32Array, tensor?: tf.Tensor | undefined, tensorsBefore: number, used: number } | undefined> = [undefined, undefined]
