@@ -1,4 +1,6 @@
 import type { Sharp, OutputInfo } from 'sharp'
+import { assertInteger, assertOneOf } from '../internal/validate.js'
+import { decodeJpegNative } from './native-jpeg.js'
 
 // sharp (libvips) is loaded when a file first needs it: with the JPEG fast path a folder of
 // plain JPEGs never does, and loading it adds 17-20 MB to the process's resident memory.
@@ -8,8 +10,6 @@ function loadSharp(): Promise<SharpFn> {
   sharpLoaded ??= import('sharp').then((m) => m.default)
   return sharpLoaded
 }
-import { assertInteger, assertOneOf } from '../internal/validate.js'
-import { decodeJpegNative } from './native-jpeg.js'
 
 /** How the image fills the target size. */
 export type ResizeFit = 'fill' | 'cover' | 'contain'

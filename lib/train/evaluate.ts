@@ -23,9 +23,7 @@ function feedFor(where: 'evaluate' | 'predict', model: tf.LayersModel, data: Dat
   if (o.workers !== undefined) assertInteger(where, 'workers', o.workers, 1)
   if (o.maxQueueSize !== undefined) assertInteger(where, 'maxQueueSize', o.maxQueueSize, 1)
   assertSignal(where, o.signal)
-  // evaluateDataset disposes each batch after its step, and predict copies the outputs out and
-  // disposes them and the batch before the next: the batches may reach TensorFlow in place.
-  return new Feed(data, { where, workers: o.workers ?? 1, shuffle: false, seed: 0, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.steps, signal: o.signal, startEpoch: -1, startStep: 0, model, inPlace: true, checkTargets: where === 'evaluate' })
+  return new Feed(data, { where, workers: o.workers ?? 1, shuffle: false, seed: 0, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.steps, signal: o.signal, startEpoch: -1, startStep: 0, model, checkTargets: where === 'evaluate' })
 }
 
 /**

@@ -23,8 +23,6 @@ export interface FeedOptions {
   readonly startEpoch: number
   readonly startStep: number
   readonly model?: tf.LayersModel
-  /** The batches' tensors are disposed before the next is asked for (fitDataset, evaluateDataset, predict): the sink may hand TensorFlow its floats in place. */
-  readonly inPlace?: boolean
   /** Check the batch's targets against the model's outputs too (default true; predict does not read them). */
   readonly checkTargets?: boolean
   /** Transforms each batch before tensors are made (the worker pool). */
@@ -160,7 +158,9 @@ export class Feed {
         }
         let tensors: TensorBatch
         try {
-          tensors = toTensors(r.value, this.options.where, { inPlace: this.options.inPlace === true })
+          // Every consumer of a feed (fitDataset, evaluateDataset, predict) disposes a batch's
+          // tensors before it asks for the next, so the floats may reach TensorFlow in place.
+          tensors = toTensors(r.value, this.options.where, { inPlace: true })
         } catch (err) {
           this.#fail(err)
           return stopped()

@@ -147,8 +147,6 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
   const feed = new Feed(data, {
     where: 'fit', workers: multiprocessing ? 1 : (o.workers ?? 1), shuffle: o.shuffle ?? true, seed, maxQueueSize: o.maxQueueSize ?? 10,
     stepsPerEpoch: o.stepsPerEpoch, signal: o.signal, startEpoch: initialEpoch, startStep: o.initialStep ?? 0, model,
-    // fitDataset disposes each step's batch before it asks for the next (evaluateDataset, for the validation below, too).
-    inPlace: true,
     ...(multiprocessing ? { transform: (b: unknown) => (pool as WorkerPool).run(b) } : {}),
   })
   if (feed.data.oneShot && o.stepsPerEpoch === undefined && epochs - initialEpoch > 1) {
@@ -156,7 +154,7 @@ async function runFit(model: tf.LayersModel, data: DataSource, o: FitOptions): P
   }
   const tensorPair = isTensorPair(o.validationData) ? o.validationData : undefined
   const validation = o.validationData === undefined || tensorPair !== undefined ? undefined
-      : new Feed(o.validationData as DataSource, { where: 'fit (validationData)', workers: 1, shuffle: false, seed, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.validationSteps, signal: o.signal, startEpoch: -1, startStep: 0, model, inPlace: true })
+      : new Feed(o.validationData as DataSource, { where: 'fit (validationData)', workers: 1, shuffle: false, seed, maxQueueSize: o.maxQueueSize ?? 10, stepsPerEpoch: o.validationSteps, signal: o.signal, startEpoch: -1, startStep: 0, model })
   if (validation !== undefined) validation.linked = feed
   if (validation?.data.oneShot === true && epochs - initialEpoch > 1 && o.validationSteps === undefined) {
     throw new TypeError('fit: validationSteps is required: the validation data can be read only once, so each validation reads validationSteps batches of it')

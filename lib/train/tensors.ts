@@ -22,7 +22,7 @@ export interface TensorBatch {
 interface Making {
   /** The caller disposes the batch's tensors before it asks for the next batch (fit, evaluate, predict): the floats may be handed to TensorFlow in place. */
   readonly inPlace: boolean
-  /** A field of this batch has the in-place buffer already. */
+  /** A field of this batch has a sink buffer (the in-place one, or the spare) already. */
   given: boolean
 }
 
@@ -181,27 +181,24 @@ function spareOf(length: number): Float32Array {
 // the first is copied); others get fresh arrays. Identity scaling ('none') keeps its
 // own array: its tensor would hold the buffer itself (`leaf` makes no op that copies it).
 function oneSpare(making: Making): FloatTarget {
-  let given = false
   return (length, { scale, offset }) => {
-    if (given || !scales(scale, offset)) return undefined
-    given = true
+    if (making.given || !scales(scale, offset)) return undefined
     const fused = fusedScaler(scale, offset)
-    if (fused === undefined) return { out: spareOf(length) }
-    const out = batchFloats(length, making)
-    return { out, write: (part, at) => fused(part, out, at) }
+    const out = fused === undefined ? spareOf(length) : batchFloats(length, making)
+    making.given = true
+    return fused === undefined ? { out } : { out, write: (part, at) => fused(part, out, at) }
   }
 }
 
-/** Where the addon writes a batch's scaled floats: a buffer TensorFlow reads in place when the caller allows it, else the copied spare. */
+/**
+ * Where the addon writes a batch's scaled floats: a buffer TensorFlow reads in place when
+ * the caller allows it and no other field of the batch has a sink buffer, else the spare
+ * (copied into TensorFlow at once by `uploaded`, so later fields may reuse it).
+ */
 function batchFloats(length: number, making: Making): Float32Array {
-  if (making.inPlace && !making.given) {
-    const view = ring.take(length)
-    if (view !== undefined) {
-      making.given = true
-      return view
-    }
-  }
-  return spareOf(length)
+  const view = making.inPlace && !making.given ? ring.take(length) : undefined
+  if (view !== undefined) making.given = true
+  return view ?? spareOf(length)
 }
 
 /**
@@ -232,7 +229,9 @@ function batchFloats(length: number, making: Making): Float32Array {
  * code running in between, such as an onBatchBegin callback, could see it).
  */
 class InPlaceRing {
-  readonly #slots: Array<{ readonly buffer: ArrayBuffer, readonly offset: number, readonly capacity: number, view?: Float32Array, tensor?: tf.Tensor | undefined, tensorsBefore: number, used: number } | undefined> = [undefined, undefined]
+  readonly #slots: Array<{ readonly buffer: ArrayBuffer, readonly offset: number, readonly capacity: number, view?: Float32Array, tensor?: tf.Tensor | undefined, tensorsBefore: number } | undefined> = [undefined, undefined]
+  /** The slot handed out last (the other one is the least recently used). */
+  #last = 1
   #renewedInARow = 0
   /** Counters for the specs: buffers handed out, buffers replaced because something could still read them, and whether the ring gave up. */
   readonly stats = { taken: 0, renewed: 0, off: false }
@@ -245,7 +244,7 @@ class InPlaceRing {
       const s = this.#slots[i]
       return s === undefined || s.tensor === undefined || (s.tensor.isDisposed && count <= s.tensorsBefore)
     }
-    const byAge = [0, 1].sort((a, b) => (this.#slots[a]?.used ?? -1) - (this.#slots[b]?.used ?? -1))
+    const byAge = [1 - this.#last, this.#last]
     let i = byAge.find(free)
     if (i === undefined) {
       i = byAge[0] as number
@@ -261,13 +260,14 @@ class InPlaceRing {
     if (slot === undefined || slot.capacity < length) {
       const floats = alignedFloats(length, 64)
       if (floats === undefined) return undefined
-      slot = { ...floats, capacity: length, tensorsBefore: 0, used: 0 }
+      slot = { ...floats, capacity: length, tensorsBefore: 0 }
       this.#slots[i] = slot
     }
     slot.view = new Float32Array(slot.buffer, slot.offset, length)
     slot.tensor = undefined
     slot.tensorsBefore = count
-    slot.used = ++this.stats.taken
+    this.#last = i
+    this.stats.taken++
     return slot.view
   }
 
