@@ -1,0 +1,62 @@
+// Where a fit's CPU goes, per epoch and per thread (Linux /proc): the bench's pipeline and tiny
+// model (csv -> shuffle -> map(imageSample) -> batch(32) -> prefetch(2) -> fit, 224x224).
+// For each epoch: wall time, CPU of every thread that used any (tids in creation order; the
+// main thread first, with the time it spent runnable but waiting for a core, from schedstat),
+// and cores busy. In the seventh session's runs the four threads at ~0.4 s each were libuv's
+// pool (the decodes), the four before them V8's helpers, the two after TensorFlow's intra-op pool.
+// usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only]
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import * as tf from '@tensorflow/tfjs'
+import { batch, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
+
+const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { epochs: { type: 'string', default: '4' }, 'input-only': { type: 'boolean', default: false } } })
+const corpus = positionals[0]
+if (corpus === undefined) throw new Error('usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only]')
+const epochs = Number(o.epochs)
+await useBestBackend()
+
+const ticks = 100 // USER_HZ
+const main = String(process.pid)
+interface Sample { cpu: Map<string, number>, mainWait: number, t: number }
+function sample(): Sample {
+  const cpu = new Map<string, number>()
+  let mainWait = 0
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      cpu.set(tid, (Number(f[11]) + Number(f[12])) / ticks)
+      if (tid === main) mainWait = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9
+    } catch { /* a thread that ended meanwhile */ }
+  }
+  return { cpu, mainWait, t: performance.now() }
+}
+function report(label: string, a: Sample, b: Sample): void {
+  const wall = (b.t - a.t) / 1000
+  const used = [...b.cpu].map(([tid, c]) => [tid, c - (a.cpu.get(tid) ?? 0)] as const).filter(([, c]) => c > 0.005)
+    .sort(([x], [y]) => (x === main ? -1 : y === main ? 1 : Number(x) - Number(y)))
+  const total = used.reduce((s, [, c]) => s + c, 0)
+  const parts = used.map(([tid, c]) => `${tid === main ? 'main' : tid} ${c.toFixed(2)}${tid === main ? ` (+${(b.mainWait - a.mainWait).toFixed(2)} waiting for a core)` : ''}`)
+  console.log(`${label}: wall ${wall.toFixed(2)} s, CPU ${total.toFixed(2)} s (${(total / wall).toFixed(2)} cores): ${parts.join(', ')}`)
+}
+
+const rows = csv(join(corpus, 'labels.csv'))
+const data = pipe(rows, shuffle('all', { seed: 1 }), map(imageSample({ size: [224, 224] }), { concurrency: 16 }), batch(32)).pipe(prefetch(2))
+if (o['input-only']) {
+  for (let e = 0; e < epochs; e++) {
+    const a = sample()
+    for await (const _ of data) { /* the input pipeline alone */ }
+    report(`input pipeline, epoch ${e}`, a, sample())
+  }
+} else {
+  const first = (await rows.iterate()[Symbol.asyncIterator]().next()).value
+  const model = tf.sequential({ layers: [
+    tf.layers.globalAveragePooling2d({ inputShape: [224, 224, 3] }),
+    tf.layers.dense({ units: first?.y?.length ?? 2, activation: 'softmax' }),
+  ] })
+  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
+  let a = sample()
+  await fit(model, data, { epochs, verbose: 0, callbacks: { onEpochBegin: async () => { a = sample() }, onEpochEnd: async (e) => { report(`fit, epoch ${e}`, a, sample()) } } })
+}
