@@ -14,7 +14,7 @@ export interface CsvRow {
   readonly className?: string
   /** The one-hot (or soft) label columns as given, for tables in that form. */
   readonly y?: Float32Array
-  /** 1-based line in the file, named in errors. */
+  /** 1-based line the row starts on in the file (blank lines and quoted line breaks counted), named in errors. */
   readonly line: number
 }
 
@@ -51,15 +51,20 @@ export function csv(file: string, options: CsvOptions = {}): Dataset<CsvRow> {
   const numClasses = options.classNames?.length
   async function* read(): AsyncGenerator<CsvRow, void, undefined> {
     const stream = fs.createReadStream(file)
-    const parser = stream.pipe(parse({ delimiter: options.delimiter ?? ',', relax_column_count: true, skip_empty_lines: true, trim: true, info: true }))
+    // `raw` rather than `info` for the line numbers: csv-parse's info is two new objects per
+    // record, and they reach V8's old generation (about 180 bytes a row, every epoch:
+    // docs/performance.md, "Memory in data set size"); the raw text is one string, and
+    // counting its line breaks also gives the line a record starts on.
+    const parser = stream.pipe(parse({ delimiter: options.delimiter ?? ',', relax_column_count: true, skip_empty_lines: true, trim: true, raw: true }))
     stream.on('error', (err) => parser.destroy(err))
+    const lines = new LineCounter()
     let width = -1
     let mode = options.labels
     let first = true
     try {
-      for await (const rec of parser as AsyncIterable<{ record: string[], info: { lines: number } }>) {
+      for await (const rec of parser as AsyncIterable<{ record: string[], raw: string }>) {
         const cells = rec.record
-        const line = rec.info.lines
+        const line = lines.record(rec.raw)
         const where = `csv: ${file} line ${line}`
         if (first) {
           first = false
@@ -105,4 +110,35 @@ export function csv(file: string, options: CsvOptions = {}): Dataset<CsvRow> {
     }
   }
   return new Dataset<CsvRow>(() => read(), { labels: [`csv(${path.basename(file)})`] })
+}
+
+/**
+ * Line numbers from the raw text of consecutive records (csv-parse's `raw`,
+ * which includes the blank lines skipped before a record and its own line
+ * break). `\n`, `\r\n` and a lone `\r` each end a line; a break inside a quoted
+ * field counts too, so a record after a multi-line one gets its true line.
+ */
+export class LineCounter {
+  #line = 1
+  /** The 1-based line a record starts on (after any blank lines before it). */
+  record(raw: string): number {
+    let start = 0
+    while (start < raw.length && isBreak(raw.charCodeAt(start))) start++
+    const first = this.#line + breaks(raw, 0, start)
+    this.#line = first + breaks(raw, start, raw.length)
+    return first
+  }
+}
+
+function isBreak(c: number): boolean { return c === 10 || c === 13 }
+
+/** Line breaks in raw[from, to): \r\n counts once. */
+function breaks(raw: string, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = raw.charCodeAt(i)
+    if (c === 10) n++
+    else if (c === 13 && raw.charCodeAt(i + 1) !== 10) n++
+  }
+  return n
 }

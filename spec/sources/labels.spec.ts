@@ -109,6 +109,24 @@ describe('csv', () => {
     }
     await assert.rejects(toArray(csv(join(root, 'missing.csv'))), /the label file .*missing\.csv does not exist/)
   })
+
+  it('gives each row the line it starts on: blank lines, \\r\\n, a lone \\r, a quoted field over two lines, a header', async () => {
+    const f = join(root, 'lines.csv')
+    const cases: Array<[string, number[]]> = [
+      ['path,a,b\n\na.png,1,0\n"b\nc.png",0,1\n\n\nd.png,1,0\ne.png,0,1', [3, 4, 8, 9]],
+      ['a.png,1,0\r\n\r\nb.png,0,1\r\n"c\r\nd.png",1,0\r\ne.png,0,1\r\n', [1, 3, 4, 6]],
+      ['a.png,1,0\r\rb.png,0,1\rc.png,1,0\r', [1, 3, 4]],
+    ]
+    for (const [text, lines] of cases) {
+      await writeFile(f, text)
+      assert.deepEqual((await toArray(csv(f))).map((r) => r.line), lines, JSON.stringify(text))
+    }
+    // The same count through csv-parse's chunks (64 KB reads): the bad row is the file's last line.
+    const many = Array.from({ length: 5000 }, (_, i) => (i % 7 === 3 ? `"x\ny${i}.png",1,0\r\n\r\n` : `p${i}.png,0,1\r\n`)).join('')
+    const total = many.split('\r\n').length - 1 + (many.match(/"x\n/g)?.length ?? 0)
+    await writeFile(f, `${many}bad.png,1\r\n`)
+    await assert.rejects(toArray(csv(f)), new RegExp(`line ${total + 1}: expected 3 columns, got 2`))
+  })
 })
 
 describe('collate', () => {
