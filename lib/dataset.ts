@@ -2,6 +2,7 @@ import type { AnyIterable, Operator, StageContext } from './types.js'
 import { mixSeed } from './internal/rng.js'
 import { asyncIteratorOf } from './internal/iter.js'
 import type { SkipLog } from './internal/skips.js'
+import { disowned, isProducer, isTrusted } from './internal/owned.js'
 
 /** A stage in a chain: an `Operator`, or any plain `(source) => iterable` function (a `stream.pipeline` transform). */
 export type Stage<I, O> = Operator<I, O> | ((source: AnyIterable<I>, context?: StageContext) => AnyIterable<O>)
@@ -33,6 +34,12 @@ export interface IterateOptions {
  * const ds = pipe([1, 2, 3], map((x) => x * 2))
  * for await (const x of ds) console.log(x) // 2 4 6, and again on the next loop
  */
+/**
+ * One pass with owned samples left marked (internal/owned.ts): for fit's,
+ * evaluate's and predict's feeds only, which free their bytes once stacked.
+ */
+export let iterateOwned: <T>(ds: Dataset<T>, options: IterateOptions) => AsyncIterator<T> & AsyncIterable<T>
+
 export class Dataset<T> implements AsyncIterable<T> {
   /** Items per epoch when known without reading; `undefined` after `filter` or for unsized sources. */
   readonly size: number | undefined
@@ -43,6 +50,8 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** The records of items skipped by the chain's stages (`map(fn, { onError: 'skip' })`). */
   readonly skipLogs: readonly SkipLog[]
   #passes = 0
+  /** Items may be owned samples (internal/owned.ts): a producing map, then only trusted stages. */
+  #mayOwn = false
 
   constructor(open: Open<T>, init: DatasetInit = {}) {
     this.#open = open
@@ -58,10 +67,20 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /** Starts one pass (an epoch). `epoch` defaults to the count of passes started so far. */
   iterate(options: IterateOptions = {}): AsyncIterator<T> & AsyncIterable<T> {
+    return this.#iterate(options, false)
+  }
+
+  // The user's items are theirs: owned marks come off as they leave (fit's feeds read with them kept).
+  #iterate(options: IterateOptions, keepOwned: boolean): AsyncIterator<T> & AsyncIterable<T> {
     const epoch = options.epoch ?? this.#passes
     this.#passes = Math.max(this.#passes, epoch) + 1
-    const it = asyncIteratorOf(this.#open({ epoch, signal: options.signal }))
+    const pass = this.#open({ epoch, signal: options.signal })
+    const it = asyncIteratorOf(this.#mayOwn && !keepOwned ? disowned(pass) : pass)
     return Object.assign(it, { [Symbol.asyncIterator]() { return it } })
+  }
+
+  static {
+    iterateOwned = (ds, options) => ds.#iterate(options, true)
   }
 
   /** A new dataset with the stages appended; this one is unchanged. */
@@ -81,9 +100,14 @@ export class Dataset<T> implements AsyncIterable<T> {
     // Read when summary() is called: a stage's label may say what it has chosen so far (map's 'auto').
     const label = (): string => op.label ?? (stage.name !== '' ? stage.name : 'stage')
     const size = op.sizeOf !== undefined ? op.sizeOf(this.size) : undefined
-    const open: Open<O> = (context) => stage(this.#upstream(context), context)
+    // A stage not trusted with owned samples (user code, or one that keeps items) gets them unmarked.
+    const keeps = isTrusted(stage)
+    const unmark = this.#mayOwn && !keeps
+    const open: Open<O> = (context) => stage(unmark ? disowned(this.#upstream(context)) : this.#upstream(context), context)
     const log = (stage as { skipLog?: SkipLog }).skipLog
-    return new Dataset<O>(open, { size, labels: [...this.#labels, label], oneShot: this.oneShot, skipLogs: log !== undefined ? [...this.skipLogs, log] : this.skipLogs })
+    const next = new Dataset<O>(open, { size, labels: [...this.#labels, label], oneShot: this.oneShot, skipLogs: log !== undefined ? [...this.skipLogs, log] : this.skipLogs })
+    next.#mayOwn = isProducer(stage) || (this.#mayOwn && keeps)
+    return next
   }
 
   /**

@@ -1291,9 +1291,36 @@ static napi_value planes_fn(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// release(view: Uint8Array): detaches the view's ArrayBuffer, which frees its memory now
+// rather than at V8's next collection; false when it cannot be detached.
+static napi_value release_fn(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ab, out;
+  bool ok = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool is_view = false;
+  size_t length = 0, offset = 0, whole = 0;
+  napi_typedarray_type type;
+  void* data;
+  // Only a view of a whole buffer of its own (as decode makes them): never a slice of a
+  // shared pool, which other views use.
+  if (argc == 1 && napi_is_typedarray(env, argv[0], &is_view) == napi_ok && is_view &&
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &offset) == napi_ok &&
+      type == napi_uint8_array && offset == 0 &&
+      napi_get_arraybuffer_info(env, ab, NULL, &whole) == napi_ok && whole == length) {
+    bool detached = true;
+    // napi_detach_arraybuffer refuses what V8 cannot detach (and leaves it as it is).
+    if (napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && !detached) ok = napi_detach_arraybuffer(env, ab) == napi_ok;
+  }
+  napi_get_boolean(env, ok, &out);
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   init_simd();
   napi_value fn;
+  napi_create_function(env, "release", NAPI_AUTO_LENGTH, release_fn, NULL, &fn);
+  napi_set_named_property(env, exports, "release", fn);
   napi_create_function(env, "decode", NAPI_AUTO_LENGTH, decode, NULL, &fn);
   napi_set_named_property(env, exports, "decode", fn);
   napi_create_function(env, "scale", NAPI_AUTO_LENGTH, scale_fn, NULL, &fn);

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { madeByDecoder } from '../internal/owned.js'
 
 /** What the addon (native/jpeg.c) resolves with: pixels, or why it declined (sharp then decodes the file). */
 type NativeResult = { readonly data: Uint8Array, readonly height: number, readonly width: number } | string
@@ -9,6 +10,7 @@ interface JpegAddon {
   decode(path: string, height: number, width: number, channels: number, fit: number, maxPixels: number, dctFast: boolean): Promise<NativeResult>
   scale?(src: Uint8Array, dst: Float32Array, at: number, scale: Float32Array, offset: Float32Array | null): void
   alignOffset?(buffer: ArrayBuffer, alignment: number): number
+  release?(view: Uint8Array): boolean
 }
 
 /** Writes `src`'s bytes to `dst` from index `at` as `byte * scale + offset` per channel (float32, bit for bit TensorFlow's multiply then add). */
@@ -52,6 +54,7 @@ export async function decodeJpegNative(path: string, size: readonly [number, num
   if (a === null) return undefined
   const r = await a.decode(path, size?.[0] ?? 0, size?.[1] ?? 0, channels, fit === 'cover' ? 1 : 0, maxPixels, dctFast)
   if (typeof r === 'string') return undefined
+  madeByDecoder(r.data)
   return { data: r.data, shape: [r.height, r.width, channels] }
 }
 
@@ -84,4 +87,15 @@ export function alignedFloats(length: number, alignment: number): { readonly buf
   if (fn === undefined) return undefined
   const buffer = new ArrayBuffer(4 * length + alignment)
   return { buffer, offset: fn.call(a, buffer, alignment) }
+}
+
+/**
+ * Frees the memory of `view`'s buffer now (detaching it: the view reads as empty
+ * afterwards), instead of at V8's next collection. Only a Uint8Array that is the
+ * whole of its buffer (as the decoder makes them); false when nothing was freed
+ * (no addon, or a view of a shared or already detached buffer).
+ */
+export function releaseBytes(view: Uint8Array): boolean {
+  const a = load()
+  return a?.release?.(view) ?? false
 }

@@ -5,6 +5,7 @@ import { oneHot } from '../sources/image-folder.js'
 import type { Sample, TensorData } from '../tensors/collate.js'
 import type { ItemContext } from '../types.js'
 import { assertInteger } from '../internal/validate.js'
+import { producer } from '../internal/owned.js'
 import { applyAugment, checkAugmentOptions, drawAugment, type AugmentOptions } from './augment.js'
 
 export interface ImageSampleOptions extends DecodeOptions {
@@ -32,7 +33,8 @@ export function imageSample(options: ImageSampleOptions = {}): (item: LabeledPat
   // applied by TensorFlow when the batch's tensor is made (see TensorData.scale).
   const asBytes: DecodeOptions = { ...options, dtype: 'uint8' }
   const affine = options.dtype === 'uint8' ? undefined : affineOf(options.normalize ?? 'unit')
-  return async function imageSampleOf(item: LabeledPath | CsvRow, context?: ItemContext): Promise<Sample> {
+  // A producer: in a `map`, its samples are fresh, so fit may free their bytes once stacked (internal/owned.ts).
+  return producer(async function imageSampleOf(item: LabeledPath | CsvRow, context?: ItemContext): Promise<Sample> {
     const epoch = context?.epoch ?? 0
     const img = augment === undefined
       ? await decodeChecked(item.path, asBytes)
@@ -40,5 +42,5 @@ export function imageSample(options: ImageSampleOptions = {}): (item: LabeledPat
     const x: TensorData = affine === undefined ? img : { data: img.data, shape: img.shape, dtype: 'float32', ...affine }
     const given = 'y' in item ? item.y : undefined
     return { x, y: given ?? (hot !== undefined ? hot(item.label) : item.label), path: item.path }
-  }
+  })
 }

@@ -1,4 +1,5 @@
 import itBatch from 'it-batch'
+import { trust } from '../internal/owned.js'
 import { defineOperator, type CommonOptions, type Operator } from '../types.js'
 import { assertInteger, assertSignal } from '../internal/validate.js'
 import { guard } from '../internal/guard.js'
@@ -21,10 +22,11 @@ export function batch<T>(size: number, options: BatchOptions = {}): Operator<T, 
   assertSignal('batch', signal)
   const sizeOf = (n: number | undefined): number | undefined =>
     n === undefined ? undefined : dropRemainder ? Math.floor(n / size) : Math.ceil(n / size)
-  return defineOperator(`batch(${size}${dropRemainder ? ', dropRemainder' : ''})`, sizeOf, async function* batchOperator(source, context) {
+  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
+  return trust(defineOperator(`batch(${size}${dropRemainder ? ', dropRemainder' : ''})`, sizeOf, async function* batchOperator(source, context) {
     for await (const group of itBatch(guard(source, signal, context.signal), size)) {
       if (dropRemainder && group.length < size) return
       yield group
     }
-  })
+  }))
 }

@@ -3,6 +3,7 @@ import { assertCount, assertFunction, assertInteger, assertOneOf, assertSignal }
 import { SkipLog, type ErrorPolicy } from '../internal/skips.js'
 import { parallel } from '../internal/parallel.js'
 import { ConcurrencyTuner, type AutotuneState } from '../internal/tune.js'
+import { isProducer, own, producer, trust } from '../internal/owned.js'
 
 export interface MapOptions extends CommonOptions {
   /**
@@ -74,9 +75,16 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
     Object.defineProperty(op, 'label', { get: () => labelOf(`auto: ${tuner.concurrency} now, at most ${maxConcurrency}`) + suffix, enumerable: true })
     return Object.assign(op, { autotune: tuner as AutotuneState })
   }
+  // With a producer (imageSample's function) the results are fresh samples only this chain holds:
+  // marked as owned, and the stage passes ownership on (internal/owned.ts). fn sees only the input.
+  const made = isProducer(fn)
+  const ownResults = (op: Operator<I, O>): Operator<I, O> => (made ? producer(trust(op)) : op)
+  const run = made
+    ? async (item: I, ctx: ItemContext): Promise<O> => { const v = await fn(item, ctx); own(v); return v }
+    : fn
   if (onError === 'stop') {
-    return withTuner(defineOperator<I, O>(label, sameSize, (source, context) =>
-      parallel(source, fn, { concurrency, readAhead, tuner, ordered, signals: [signal, context.signal], epoch: context.epoch })))
+    return withTuner(ownResults(defineOperator<I, O>(label, sameSize, (source, context) =>
+      parallel(source, run, { concurrency, readAhead, tuner, ordered, signals: [signal, context.signal], epoch: context.epoch }))))
   }
   const log = new SkipLog(label)
   const skipping = ' [skips bad items]'
@@ -84,7 +92,7 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
     let skippedHere = 0
     const guarded = async (item: I, ctx: ItemContext): Promise<O | typeof SKIP> => {
       try {
-        return await fn(item, ctx)
+        return await run(item, ctx)
       } catch (err) {
         if (ctx.signal.aborted) throw err
         const decision = typeof onError === 'function' ? onError(err, item, ctx.index) : onError
@@ -100,7 +108,7 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
       if (v !== SKIP) yield v as O
     }
   })
-  return withTuner(Object.assign(op, { skipLog: log }), skipping)
+  return withTuner(Object.assign(ownResults(op), { skipLog: log }), skipping)
 }
 
 const SKIP: unique symbol = Symbol('skip')

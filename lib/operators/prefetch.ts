@@ -1,4 +1,5 @@
 import { defineOperator, sameSize, type CommonOptions, type Operator } from '../types.js'
+import { trust } from '../internal/owned.js'
 import { assertInteger, assertSignal } from '../internal/validate.js'
 import { asyncIteratorOf } from '../internal/iter.js'
 import { closeQuietly, linkedController, raceAbort, throwIfAborted } from '../internal/abort.js'
@@ -13,7 +14,8 @@ import { closeQuietly, linkedController, raceAbort, throwIfAborted } from '../in
 export function prefetch<T>(n: number, options: CommonOptions = {}): Operator<T, T> {
   assertInteger('prefetch', 'n', n, 1)
   assertSignal('prefetch', options.signal)
-  return defineOperator(`prefetch(${n})`, sameSize, async function* prefetchOperator(source, context) {
+  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
+  return trust(defineOperator(`prefetch(${n})`, sameSize, async function* prefetchOperator(source, context) {
     const { controller, dispose } = linkedController(options.signal, context.signal)
     const signal = controller.signal
     const it = asyncIteratorOf(source)
@@ -49,5 +51,5 @@ export function prefetch<T>(n: number, options: CommonOptions = {}): Operator<T,
       dispose()
       if (!finished) closeQuietly(it)
     }
-  })
+  }))
 }

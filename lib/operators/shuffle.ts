@@ -1,4 +1,5 @@
 import { defineOperator, sameSize, type CommonOptions, type Operator } from '../types.js'
+import { trust } from '../internal/owned.js'
 import { assertInteger, assertSignal } from '../internal/validate.js'
 import { Rng, mixSeed, randomSeed } from '../internal/rng.js'
 import { guard } from '../internal/guard.js'
@@ -22,7 +23,8 @@ export function shuffle<T>(window: number | 'all', options: ShuffleOptions = {})
   assertInteger('shuffle', 'seed', seed, -(2 ** 53), 2 ** 53)
   assertSignal('shuffle', signal)
   let passes = 0
-  return defineOperator(`shuffle(${window}, seed ${seed})`, sameSize, async function* shuffleOperator(source, context) {
+  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
+  return trust(defineOperator(`shuffle(${window}, seed ${seed})`, sameSize, async function* shuffleOperator(source, context) {
     const rng = new Rng(mixSeed(seed, context.epoch ?? passes++))
     const input = guard(source, signal, context.signal)
     if (window === 'all') {
@@ -40,5 +42,5 @@ export function shuffle<T>(window: number | 'all', options: ShuffleOptions = {})
       yield out
     }
     yield* rng.shuffle(buffer)
-  })
+  }))
 }

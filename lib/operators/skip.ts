@@ -1,4 +1,5 @@
 import { defineOperator, type CommonOptions, type Operator } from '../types.js'
+import { trust } from '../internal/owned.js'
 import { assertInteger, assertSignal } from '../internal/validate.js'
 import { guard } from '../internal/guard.js'
 
@@ -12,11 +13,12 @@ export function skip<T>(count: number, options: CommonOptions = {}): Operator<T,
   assertInteger('skip', 'count', count, 0)
   assertSignal('skip', options.signal)
   const sizeOf = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.max(0, n - count))
-  return defineOperator(`skip(${count})`, sizeOf, async function* skipOperator(source, context) {
+  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
+  return trust(defineOperator(`skip(${count})`, sizeOf, async function* skipOperator(source, context) {
     let seen = 0
     for await (const item of guard(source, options.signal, context.signal)) {
       if (seen < count) { seen++; continue }
       yield item
     }
-  })
+  }))
 }

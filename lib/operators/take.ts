@@ -1,4 +1,5 @@
 import { defineOperator, type CommonOptions, type Operator } from '../types.js'
+import { trust } from '../internal/owned.js'
 import { assertCount, assertSignal } from '../internal/validate.js'
 import { guard } from '../internal/guard.js'
 
@@ -12,12 +13,13 @@ export function take<T>(count: number, options: CommonOptions = {}): Operator<T,
   assertCount('take', 'count', count, 0)
   assertSignal('take', options.signal)
   const sizeOf = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.min(n, count))
-  return defineOperator(`take(${count})`, sizeOf, async function* takeOperator(source, context) {
+  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
+  return trust(defineOperator(`take(${count})`, sizeOf, async function* takeOperator(source, context) {
     if (count === 0) return
     let taken = 0
     for await (const item of guard(source, options.signal, context.signal)) {
       yield item
       if (++taken >= count) return
     }
-  })
+  }))
 }

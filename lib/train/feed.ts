@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { Dataset } from '../dataset.js'
+import { Dataset, iterateOwned } from '../dataset.js'
 import { from, type Source } from '../sources/from.js'
 import { fromSequence, isSequence, type Sequence } from '../sources/sequence.js'
 import { prefetch } from '../operators/prefetch.js'
@@ -109,7 +109,9 @@ export class Feed {
    */
   #openPass(epoch: number | undefined): AsyncIterator<unknown> {
     const { maxQueueSize, startEpoch, startStep, signal, transform } = this.options
-    let pass: AsyncIterable<unknown> = this.data.iterate({ ...(epoch !== undefined ? { epoch } : {}), ...(signal !== undefined ? { signal } : {}) })
+    const options = { ...(epoch !== undefined ? { epoch } : {}), ...(signal !== undefined ? { signal } : {}) }
+    // Owned samples stay marked only when nothing but tfpipe sees the batches before toTensors (no transform).
+    let pass: AsyncIterable<unknown> = transform === undefined ? iterateOwned(this.data, options) : this.data.iterate(options)
     if (this.sequence === undefined && (epoch === undefined || epoch === startEpoch) && startStep > 0) pass = skip(startStep)(pass)
     if (epoch !== undefined && this.#stepsIn(epoch) !== Infinity) pass = take(this.#stepsIn(epoch))(pass)
     if (transform !== undefined) pass = transformed(pass, transform)

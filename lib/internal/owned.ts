@@ -1,0 +1,114 @@
+import type { AnyIterable } from '../types.js'
+import { asyncIteratorOf } from './iter.js'
+
+/**
+ * Samples whose image bytes nothing but tfpipe can reach, so a sink may free
+ * the bytes once it has stacked them into a batch (`releaseOwned`) instead of
+ * leaving 150 KB per 224x224 image to V8's next collection.
+ *
+ * A sample is owned when `map` made it with a producer (`imageSample`'s
+ * function) and it has since passed only through stages that neither keep an
+ * item beyond their pass nor hand one to user code (`trust`: batch, prefetch,
+ * shuffle, take, skip, shard). Every other way out takes the mark off first:
+ * any other stage (user stages, `map`/`filter`/`tap` with user functions,
+ * `cache`, `zip`, ...) gets its input through `disowned`, and so does a user's
+ * own iteration of a dataset (`Dataset.iterate`, `for await`). Only fit's,
+ * evaluate's and predict's feeds read a dataset with the marks kept.
+ *
+ * Freeing detaches the buffer: were a mark ever wrong, whoever kept the sample
+ * would find an empty array (a shape error naming it), never other pixels.
+ */
+const ownedSamples = new WeakSet<object>()
+const producers = new WeakSet<object>()
+const trusted = new WeakSet<object>()
+const releasable = new WeakSet<Uint8Array>()
+const stats = { released: 0 }
+
+/** Images whose bytes a sink has freed so far in this process (for specs). */
+export function ownedStats(): Readonly<typeof stats> {
+  return { ...stats }
+}
+
+/** Marks a function whose results are fresh samples (`map` owns what it returns). */
+export function producer<F extends object>(fn: F): F {
+  producers.add(fn)
+  return fn
+}
+
+export function isProducer(fn: object): boolean {
+  return producers.has(fn)
+}
+
+/** Marks a built-in stage through which ownership passes (see above). */
+export function trust<S extends object>(stage: S): S {
+  trusted.add(stage)
+  return stage
+}
+
+export function isTrusted(stage: object): boolean {
+  return trusted.has(stage)
+}
+
+/** Marks bytes the decoder made for one image, in a buffer of their own. */
+export function madeByDecoder(bytes: Uint8Array): void {
+  releasable.add(bytes)
+}
+
+export function own(sample: unknown): void {
+  if (typeof sample === 'object' && sample !== null) ownedSamples.add(sample)
+}
+
+export function isOwned(sample: unknown): boolean {
+  return typeof sample === 'object' && sample !== null && ownedSamples.has(sample)
+}
+
+/** Takes the mark off an item, or off each item of a batch (an array). */
+export function disown(item: unknown): void {
+  if (Array.isArray(item)) for (const x of item as unknown[]) disown1(x)
+  else disown1(item)
+}
+
+function disown1(x: unknown): void {
+  if (typeof x === 'object' && x !== null) ownedSamples.delete(x)
+}
+
+/** `source` with the mark taken off each item as it passes. */
+export function disowned<T>(source: AnyIterable<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const it = asyncIteratorOf(source)
+      return {
+        next: async (...args: [] | [unknown]) => {
+          const r = await it.next(...args)
+          if (r.done !== true) disown(r.value)
+          return r
+        },
+        return: async (value?: unknown) => (it.return !== undefined ? await it.return(value) : { done: true, value: undefined }) as IteratorResult<T>,
+        throw: async (err?: unknown) => {
+          if (it.throw !== undefined) return await it.throw(err)
+          throw err
+        },
+      }
+    },
+  }
+}
+
+/**
+ * Frees the decoder-made bytes of each owned sample in `batch` (already
+ * copied into the batch's floats) with `free`; returns how many it freed.
+ */
+export function releaseOwned(batch: readonly unknown[], free: (bytes: Uint8Array) => boolean): number {
+  let n = 0
+  for (const s of batch) {
+    if (!isOwned(s)) continue
+    ownedSamples.delete(s as object)
+    const x = (s as { x?: unknown }).x
+    const data = typeof x === 'object' && x !== null ? (x as { data?: unknown }).data : undefined
+    if (data instanceof Uint8Array && releasable.has(data)) {
+      releasable.delete(data)
+      if (free(data)) n++
+    }
+  }
+  stats.released += n
+  return n
+}

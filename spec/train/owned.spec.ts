@@ -1,0 +1,109 @@
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, mkdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import * as tf from '@tensorflow/tfjs'
+import { batch, cache, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, tap, toArray, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
+import { ownedStats } from '../../lib/internal/owned.js'
+import { releaseBytes } from '../../lib/image/native-jpeg.js'
+
+// fit frees a decoded image's bytes once they are stacked into the batch's floats, but only
+// for samples nothing but the pipeline can reach (lib/internal/owned.ts). Every way a sample
+// can reach user code or a stage that keeps it must leave its bytes whole.
+const built = jpegDecoder() === 'native'
+const size = 16
+const pixels = size * size * 3
+let root = ''
+
+before(async () => {
+  await useBestBackend()
+  root = await mkdtemp(join(tmpdir(), 'tfpipe-owned-'))
+  for (const [cls, colour] of [['a', '#c04020'], ['b', '#2040c0']] as const) {
+    await mkdir(join(root, cls))
+    for (let i = 0; i < 6; i++) await sharp({ create: { width: 40, height: 30, channels: 3, background: colour } }).jpeg().toFile(join(root, cls, `${i}.jpg`))
+  }
+})
+after(() => rm(root, { recursive: true, force: true }))
+
+function model(): tf.LayersModel {
+  const m = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [size, size, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
+  m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+  return m
+}
+const load = () => map(imageSample({ size: [size, size], numClasses: 2 }), { concurrency: 4 })
+const bytesOf = (s: Sample) => (s.x as TensorData).data.length
+
+describe('fit frees the bytes of samples only the pipeline holds', () => {
+  it('frees each image once stacked: imageFolder -> shuffle -> map(imageSample) -> batch -> prefetch', async () => {
+    const m = model()
+    const before = ownedStats().released
+    await fit(m, pipe(imageFolder(root), shuffle('all', { seed: 1 }), load(), batch(4), prefetch(2)), { epochs: 2, verbose: 0 })
+    // The decodes are the addon's only where it is built (always in CI); sharp's bytes are left to V8.
+    assert.equal(ownedStats().released - before, built ? 24 : 0)
+    m.dispose()
+  })
+
+  it('leaves them whole when a tap keeps the samples', async () => {
+    const m = model()
+    const kept: Sample[] = []
+    const before = ownedStats().released
+    await fit(m, pipe(imageFolder(root), load(), tap((s: Sample) => { kept.push(s) }), batch(4)), { epochs: 1, verbose: 0 })
+    assert.equal(kept.length, 12)
+    assert.ok(kept.every((s) => bytesOf(s) === pixels))
+    assert.equal(ownedStats().released, before)
+    m.dispose()
+  })
+
+  it('leaves them whole when a stage function of the user keeps them', async () => {
+    const m = model()
+    const kept: Sample[] = []
+    const keep = async function* keep(source: AnyIterable<Sample>) { for await (const s of source) { kept.push(s); yield s } }
+    const before = ownedStats().released
+    await fit(m, pipe(imageFolder(root), load(), keep, batch(4)), { epochs: 1, verbose: 0 })
+    assert.equal(kept.length, 12)
+    assert.ok(kept.every((s) => bytesOf(s) === pixels))
+    assert.equal(ownedStats().released, before)
+    m.dispose()
+  })
+
+  it('leaves them whole in cache(), so the second epoch reads the same pixels', async () => {
+    const m = model()
+    const cached = pipe(imageFolder(root), load(), cache(), batch(4))
+    const before = ownedStats().released
+    const h = await fit(m, cached, { epochs: 2, verbose: 0 })
+    assert.equal(h.history.loss?.length, 2)
+    assert.equal(ownedStats().released, before)
+    m.dispose()
+  })
+
+  it('leaves them whole once the user has read them (toArray), even when fit is then given them', async () => {
+    const m = model()
+    const samples = await toArray(pipe(imageFolder(root), load()))
+    const before = ownedStats().released
+    await fit(m, pipe(samples, batch(4)), { epochs: 2, verbose: 0 })
+    assert.ok(samples.every((s) => bytesOf(s) === pixels))
+    assert.equal(ownedStats().released, before)
+    // And a batch read by the user from the dataset fit would free.
+    const [first] = await toArray(pipe(imageFolder(root), load(), batch(4), prefetch(1)))
+    await fit(m, pipe([first as Sample[]]), { epochs: 2, verbose: 0 })
+    assert.ok((first as Sample[]).every((s) => bytesOf(s) === pixels))
+    m.dispose()
+  })
+})
+
+describe('releaseBytes', () => {
+  it('frees a whole buffer of its own, never a slice of a shared one', { skip: !built && 'the JPEG fast path is not built here' }, () => {
+    const own = new Uint8Array(1000)
+    assert.equal(releaseBytes(own), true)
+    assert.equal(own.length, 0)
+    assert.equal(releaseBytes(own), false) // already freed
+    const pooled = Buffer.from('a small string, from the shared pool')
+    assert.equal(releaseBytes(pooled), false)
+    assert.equal(pooled.toString(), 'a small string, from the shared pool')
+    const part = new Uint8Array(new ArrayBuffer(16), 4)
+    assert.equal(releaseBytes(part), false)
+    assert.equal(part.length, 12)
+  })
+})
