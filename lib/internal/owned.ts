@@ -94,17 +94,26 @@ export function disowned<T>(source: AnyIterable<T>): AsyncIterable<T> {
 }
 
 /**
- * Frees the decoder-made bytes of each owned sample in `batch` (already
- * copied into the batch's floats) with `free`; returns how many it freed.
+ * The smallest image worth freeing at once (64 KiB: 148x148 RGB). Below it the
+ * images in flight are a few MB, and freeing them made the CNN at 96x96 (27 KB
+ * images) 7.7% slower per epoch in alternating runs (docs/performance.md, "Freeing
+ * decoded images once stacked"); at 224x224 no difference was measured.
  */
-export function releaseOwned(batch: readonly unknown[], free: (bytes: Uint8Array) => boolean): number {
+export const minReleaseBytes = 64 * 1024
+
+/**
+ * Frees the decoder-made bytes of each owned sample in `batch` (already
+ * copied into the batch's floats) with `free`, for images of at least
+ * `minBytes`; returns how many it freed.
+ */
+export function releaseOwned(batch: readonly unknown[], free: (bytes: Uint8Array) => boolean, minBytes = minReleaseBytes): number {
   let n = 0
   for (const s of batch) {
     if (!isOwned(s)) continue
     ownedSamples.delete(s as object)
     const x = (s as { x?: unknown }).x
     const data = typeof x === 'object' && x !== null ? (x as { data?: unknown }).data : undefined
-    if (data instanceof Uint8Array && releasable.has(data)) {
+    if (data instanceof Uint8Array && data.byteLength >= minBytes && releasable.has(data)) {
       releasable.delete(data)
       if (free(data)) n++
     }

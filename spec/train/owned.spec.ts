@@ -6,14 +6,14 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import * as tf from '@tensorflow/tfjs'
 import { batch, cache, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, tap, toArray, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
-import { ownedStats } from '../../lib/internal/owned.js'
+import { minReleaseBytes, ownedStats } from '../../lib/internal/owned.js'
 import { releaseBytes } from '../../lib/image/native-jpeg.js'
 
 // fit frees a decoded image's bytes once they are stacked into the batch's floats, but only
 // for samples nothing but the pipeline can reach (lib/internal/owned.ts). Every way a sample
 // can reach user code or a stage that keeps it must leave its bytes whole.
 const built = jpegDecoder() === 'native'
-const size = 16
+const size = 160 // 76.8 KB per image: above minReleaseBytes
 const pixels = size * size * 3
 let root = ''
 
@@ -43,6 +43,16 @@ describe('fit frees the bytes of samples only the pipeline holds', () => {
     // The decodes are the addon's only where it is built (always in CI); sharp's bytes are left to V8.
     assert.equal(ownedStats().released - before, built ? 24 : 0)
     m.dispose()
+  })
+
+  it('leaves images under minReleaseBytes to V8 (32x32: 3 KB)', async () => {
+    assert.ok(pixels >= minReleaseBytes)
+    const small = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [32, 32, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
+    small.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+    const before = ownedStats().released
+    await fit(small, pipe(imageFolder(root), map(imageSample({ size: [32, 32], numClasses: 2 }), { concurrency: 4 }), batch(4)), { epochs: 1, verbose: 0 })
+    assert.equal(ownedStats().released, before)
+    small.dispose()
   })
 
   it('leaves them whole when a tap keeps the samples', async () => {
