@@ -49,7 +49,7 @@ function run(what: string, args: string[]): Run {
   let fullGcs = 0
   for (const l of out) {
     if (l.includes('gc=s ')) promoted += Number(/ promoted=(\d+)/.exec(l)?.[1] ?? 0)
-    else if (/gc=mc?\b/.test(l)) fullGcs++
+    else if (l.includes('gc=mc ')) fullGcs++
   }
   return { peakMb: result.peak_rss_mb, imagesPerS: result.images_per_s, promotedMb: promoted / 2 ** 20, fullGcs }
 }
@@ -78,12 +78,14 @@ for (let p = 0; p < pairs; p++) {
 const rows = results.map((r) => {
   const l = median(r.large.map((x) => x.peakMb))
   const s = median(r.small.map((x) => x.peakMb))
+  const promotedLargeMb = median(r.large.map((x) => x.promotedMb))
+  const promotedSmallMb = median(r.small.map((x) => x.promotedMb))
   return {
     name: r.name, largeMb: l, smallMb: s, growth: l / s - 1,
     largeRuns: r.large.map((x) => x.peakMb), smallRuns: r.small.map((x) => x.peakMb),
     // What the 18 000 more images (per epoch) moved to the old generation, start-up excluded.
-    promotedLargeMb: median(r.large.map((x) => x.promotedMb)), promotedSmallMb: median(r.small.map((x) => x.promotedMb)),
-    promotedPerImage: (median(r.large.map((x) => x.promotedMb)) - median(r.small.map((x) => x.promotedMb))) * 2 ** 20 / (18000 * Number(epochs)),
+    promotedLargeMb, promotedSmallMb,
+    promotedPerImage: (promotedLargeMb - promotedSmallMb) * 2 ** 20 / (18000 * Number(epochs)),
     fullGcsLarge: median(r.large.map((x) => x.fullGcs)), fullGcsSmall: median(r.small.map((x) => x.fullGcs)),
   }
 })

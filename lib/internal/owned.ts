@@ -1,5 +1,4 @@
 import type { AnyIterable } from '../types.js'
-import { asyncIteratorOf } from './iter.js'
 
 /**
  * Samples whose image bytes nothing but tfpipe can reach, so a sink may free
@@ -58,7 +57,7 @@ export function own(sample: unknown): void {
   if (typeof sample === 'object' && sample !== null) ownedSamples.add(sample)
 }
 
-export function isOwned(sample: unknown): boolean {
+function isOwned(sample: unknown): boolean {
   return typeof sample === 'object' && sample !== null && ownedSamples.has(sample)
 }
 
@@ -73,23 +72,10 @@ function disown1(x: unknown): void {
 }
 
 /** `source` with the mark taken off each item as it passes. */
-export function disowned<T>(source: AnyIterable<T>): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]: () => {
-      const it = asyncIteratorOf(source)
-      return {
-        next: async (...args: [] | [unknown]) => {
-          const r = await it.next(...args)
-          if (r.done !== true) disown(r.value)
-          return r
-        },
-        return: async (value?: unknown) => (it.return !== undefined ? await it.return(value) : { done: true, value: undefined }) as IteratorResult<T>,
-        throw: async (err?: unknown) => {
-          if (it.throw !== undefined) return await it.throw(err)
-          throw err
-        },
-      }
-    },
+export async function* disowned<T>(source: AnyIterable<T>): AsyncGenerator<T, void, undefined> {
+  for await (const item of source) {
+    disown(item)
+    yield item
   }
 }
 

@@ -22,7 +22,6 @@ export function batch<T>(size: number, options: BatchOptions = {}): Operator<T, 
   assertSignal('batch', signal)
   const sizeOf = (n: number | undefined): number | undefined =>
     n === undefined ? undefined : dropRemainder ? Math.floor(n / size) : Math.ceil(n / size)
-  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
   return trust(defineOperator(`batch(${size}${dropRemainder ? ', dropRemainder' : ''})`, sizeOf, async function* batchOperator(source, context) {
     for await (const group of itBatch(guard(source, signal, context.signal), size)) {
       if (dropRemainder && group.length < size) return

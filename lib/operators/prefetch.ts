@@ -14,7 +14,6 @@ import { closeQuietly, linkedController, raceAbort, throwIfAborted } from '../in
 export function prefetch<T>(n: number, options: CommonOptions = {}): Operator<T, T> {
   assertInteger('prefetch', 'n', n, 1)
   assertSignal('prefetch', options.signal)
-  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
   return trust(defineOperator(`prefetch(${n})`, sameSize, async function* prefetchOperator(source, context) {
     const { controller, dispose } = linkedController(options.signal, context.signal)
     const signal = controller.signal

@@ -15,7 +15,6 @@ export function shard<T>(count: number, index: number, options: CommonOptions = 
   assertInteger('shard', 'index', index, 0, count - 1)
   assertSignal('shard', options.signal)
   const sizeOf = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.max(0, Math.ceil((n - index) / count)))
-  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
   return trust(defineOperator(`shard(${count}, ${index})`, sizeOf, async function* shardOperator(source, context) {
     let i = 0
     for await (const item of guard(source, options.signal, context.signal)) {

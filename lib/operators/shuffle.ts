@@ -23,7 +23,6 @@ export function shuffle<T>(window: number | 'all', options: ShuffleOptions = {})
   assertInteger('shuffle', 'seed', seed, -(2 ** 53), 2 ** 53)
   assertSignal('shuffle', signal)
   let passes = 0
-  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
   return trust(defineOperator(`shuffle(${window}, seed ${seed})`, sameSize, async function* shuffleOperator(source, context) {
     const rng = new Rng(mixSeed(seed, context.epoch ?? passes++))
     const input = guard(source, signal, context.signal)

@@ -13,7 +13,6 @@ export function skip<T>(count: number, options: CommonOptions = {}): Operator<T,
   assertInteger('skip', 'count', count, 0)
   assertSignal('skip', options.signal)
   const sizeOf = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.max(0, n - count))
-  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
   return trust(defineOperator(`skip(${count})`, sizeOf, async function* skipOperator(source, context) {
     let seen = 0
     for await (const item of guard(source, options.signal, context.signal)) {

@@ -13,7 +13,6 @@ export function take<T>(count: number, options: CommonOptions = {}): Operator<T,
   assertCount('take', 'count', count, 0)
   assertSignal('take', options.signal)
   const sizeOf = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.min(n, count))
-  // Keeps no item beyond its pass and calls no user code: ownership passes (internal/owned.ts).
   return trust(defineOperator(`take(${count})`, sizeOf, async function* takeOperator(source, context) {
     if (count === 0) return
     let taken = 0

@@ -27,13 +27,25 @@ before(async () => {
 })
 after(() => rm(root, { recursive: true, force: true }))
 
-function model(): tf.LayersModel {
-  const m = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [size, size, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
+function model(side = size): tf.LayersModel {
+  const m = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [side, side, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
   m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
   return m
 }
 const load = () => map(imageSample({ size: [size, size], numClasses: 2 }), { concurrency: 4 })
 const bytesOf = (s: Sample) => (s.x as TensorData).data.length
+
+/** Fits one epoch with `keeper` (a stage that keeps what passes, into `kept`) after the decode; checks nothing was freed. */
+async function fitKeeping(keeper: (kept: Sample[]) => (source: AnyIterable<Sample>) => AnyIterable<Sample>): Promise<void> {
+  const m = model()
+  const kept: Sample[] = []
+  const before = ownedStats().released
+  await fit(m, pipe(imageFolder(root), load(), keeper(kept), batch(4)), { epochs: 1, verbose: 0 })
+  assert.equal(kept.length, 12)
+  assert.ok(kept.every((s) => bytesOf(s) === pixels))
+  assert.equal(ownedStats().released, before)
+  m.dispose()
+}
 
 describe('fit frees the bytes of samples only the pipeline holds', () => {
   it('frees each image once stacked: imageFolder -> shuffle -> map(imageSample) -> batch -> prefetch', async () => {
@@ -47,36 +59,18 @@ describe('fit frees the bytes of samples only the pipeline holds', () => {
 
   it('leaves images under minReleaseBytes to V8 (32x32: 3 KB)', async () => {
     assert.ok(pixels >= minReleaseBytes)
-    const small = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [32, 32, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
-    small.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+    const small = model(32)
     const before = ownedStats().released
     await fit(small, pipe(imageFolder(root), map(imageSample({ size: [32, 32], numClasses: 2 }), { concurrency: 4 }), batch(4)), { epochs: 1, verbose: 0 })
     assert.equal(ownedStats().released, before)
     small.dispose()
   })
 
-  it('leaves them whole when a tap keeps the samples', async () => {
-    const m = model()
-    const kept: Sample[] = []
-    const before = ownedStats().released
-    await fit(m, pipe(imageFolder(root), load(), tap((s: Sample) => { kept.push(s) }), batch(4)), { epochs: 1, verbose: 0 })
-    assert.equal(kept.length, 12)
-    assert.ok(kept.every((s) => bytesOf(s) === pixels))
-    assert.equal(ownedStats().released, before)
-    m.dispose()
-  })
+  it('leaves them whole when a tap keeps the samples', () =>
+    fitKeeping((kept) => tap((s: Sample) => { kept.push(s) })))
 
-  it('leaves them whole when a stage function of the user keeps them', async () => {
-    const m = model()
-    const kept: Sample[] = []
-    const keep = async function* keep(source: AnyIterable<Sample>) { for await (const s of source) { kept.push(s); yield s } }
-    const before = ownedStats().released
-    await fit(m, pipe(imageFolder(root), load(), keep, batch(4)), { epochs: 1, verbose: 0 })
-    assert.equal(kept.length, 12)
-    assert.ok(kept.every((s) => bytesOf(s) === pixels))
-    assert.equal(ownedStats().released, before)
-    m.dispose()
-  })
+  it('leaves them whole when a stage function of the user keeps them', () =>
+    fitKeeping((kept) => async function* keep(source) { for await (const s of source) { kept.push(s); yield s } }))
 
   it('leaves them whole in cache(), so the second epoch reads the same pixels', async () => {
     const m = model()
