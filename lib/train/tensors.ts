@@ -30,7 +30,7 @@ interface Making {
 /**
  * Converts one batch to tensors. Typed arrays are wrapped once; tensors given by the user are used as they are (tfjs disposes them after the step).
  * `inPlace`: the caller disposes these tensors before the next call (fit, evaluate, predict), so scaled image
- * bytes may be written to a buffer TensorFlow reads in place (see `InPlaceRing`).
+ * bytes may be written to a buffer TensorFlow reads in place (see `InPlaceBuffer`).
  */
 export function toTensors(value: unknown, where: string, options: { readonly inPlace?: boolean } = {}): TensorBatch {
   const making: Making = { inPlace: options.inPlace === true, given: false }
@@ -72,7 +72,7 @@ function leaf(v: unknown, made: tf.Tensor[], making: Making, what: string): tf.T
   if (size !== v.data.length) throw new RangeError(`${what}: shape [${v.shape.join(', ')}] needs ${size} values, data has ${v.data.length}`)
   const scaled = v.scale !== undefined || v.offset !== undefined
   const dtype = scaled ? 'float32' : v.dtype ?? (v.data instanceof Float32Array ? 'float32' : 'int32')
-  if ((v.data === spare || ring.holds(v.data)) && !scaled) {
+  if ((v.data === spare || inPlaceBuffer.holds(v.data)) && !scaled) {
     // Stacked into a sink buffer and scaled there already by the addon (a batch of samples): copied
     // into TensorFlow now, or read by it in place. (Without the addon the buffer holds the bytes as
     // floats, with the scaling still to do: the ops below.)
@@ -141,11 +141,11 @@ function uploadCopies(): boolean {
 // keeps a new tensor's array until an op reads it; Reshape (its output shares TensorFlow's
 // copy, no second copy) makes it copy the values into TensorFlow now.
 function uploaded(data: Float32Array, shape: readonly number[]): tf.Tensor {
-  if (ring.holds(data)) {
-    // TensorFlow reads this buffer in place when an op first uses the tensor; the ring
+  if (inPlaceBuffer.holds(data)) {
+    // TensorFlow reads this buffer in place when an op first uses the tensor; the sink
     // hands the buffer out again only once this tensor, and whatever was made from it, is gone.
     const t = tf.tensor(data, [...shape], 'float32')
-    ring.track(data, t)
+    inPlaceBuffer.track(data, t)
     return t
   }
   const raw = tf.tensor(data, [...shape], 'float32')
@@ -200,98 +200,109 @@ function oneSpare(making: Making): FloatTarget {
  * (copied into TensorFlow at once by `uploaded`, so later fields may reuse it).
  */
 function batchFloats(length: number, making: Making): Float32Array {
-  const view = making.inPlace && !making.given ? ring.take(length) : undefined
+  const view = making.inPlace && !making.given ? inPlaceBuffer.take(length) : undefined
   if (view !== undefined) making.given = true
   return view ?? spareOf(length)
 }
 
 /**
- * Two float buffers, aligned so that TensorFlow uses them in place (tfjs-node's
+ * One float buffer, aligned so that TensorFlow uses it in place (tfjs-node's
  * TF_NewTensor takes 64-byte aligned memory as it is and copies anything else;
  * the copy took 2.3-3 ms per 224x224 batch of 32, on the main thread), for the
- * batches of fit (and its validation), evaluate and predict.
+ * batches of fit (and its validation), evaluate and predict: 19 MB for 32
+ * 224x224 images.
  *
- * TensorFlow lets go of a buffer when the last tensor on it is disposed: the
- * batch's own, and any made from it that share its memory (a Reshape's output,
- * a clone). fitDataset disposes the batch's tensors after the step, and what the
- * step makes is disposed with it. A buffer is free again when its batch tensor is
- * disposed and no more tensors are alive than when it was handed out: else a
- * tensor made since (by a layer that keeps its input, say) may still read it. A
- * batch takes the free buffer used least recently; when neither is free, that one
- * is replaced by a new buffer (the old one lives as long as TensorFlow holds it).
- * tfjs' own running totals (made in each epoch's first step, kept through the
- * epoch) leave one buffer looking held, so the other one carries the epoch.
- * After four replacements in a row (a caller that keeps tensors every step) the
- * sink copies for the rest of the process.
+ * TensorFlow lets go of the buffer when the last tensor on it is disposed: the
+ * batch's own, its clones, and any made from it that share its memory in
+ * TensorFlow (a Reshape's output, a slice along the first axis). fitDataset
+ * disposes the batch's tensors after the step, and what the step makes is
+ * disposed with it. The buffer is taken again when its batch tensor and every
+ * clone of it are disposed, and since it was handed out either no more tensors
+ * are alive or the bytes of the tensors alive grew by less than one row of the
+ * batch (one sample): a tensor sharing the buffer's memory in TensorFlow holds at
+ * least one row, while what tfjs keeps from a step is scalars (the loss and
+ * metric totals, made in each epoch's first step). Otherwise the buffer is
+ * replaced by a new one (the old one lives as long as TensorFlow holds it, and
+ * goes at V8's next collection after that). After four replacements in a row (a
+ * caller that keeps tensors every step) the sink copies for the rest of the process.
  *
- * The check counts tensors, so it cannot see a tensor kept in exchange for one
- * disposed: a layer that keeps only its latest input (a Reshape of it) and
- * disposes the one before. While both buffers are in use that input is two
- * batches old before its buffer is written again, and the layer has replaced
- * it; when one buffer carries the epoch, what the layer kept shows the next
+ * The check counts tensors and their bytes, so it cannot see a tensor kept in
+ * exchange for one as large disposed: a layer that keeps only its latest input (a
+ * Reshape of it) and disposes the one before. What that layer kept shows the next
  * batch from the moment the sink stacks it until the layer's next call (only
  * code running in between, such as an onBatchBegin callback, could see it).
  */
-class InPlaceRing {
-  readonly #slots: Array<{ readonly buffer: ArrayBuffer, readonly offset: number, readonly capacity: number, view?: Float32Array, tensor?: tf.Tensor | undefined, tensorsBefore: number } | undefined> = [undefined, undefined]
-  /** The slot handed out last (the other one is the least recently used). */
-  #last = 1
+class InPlaceBuffer {
+  #slot: Slot | undefined
   #renewedInARow = 0
-  /** Counters for the specs: buffers handed out, buffers replaced because something could still read them, and whether the ring gave up. */
+  /** Counters for the specs: buffers handed out, buffers replaced because something could still read them, and whether the sink gave up. */
   readonly stats = { taken: 0, renewed: 0, off: false }
 
-  /** A view of `length` floats in a free (or new) buffer, or undefined (no addon, or the ring gave up). */
+  /** A view of `length` floats in the buffer (or a new one), or undefined (no addon, or the sink gave up). */
   take(length: number): Float32Array | undefined {
     if (this.stats.off) return undefined
-    const count = tf.memory().numTensors
-    const free = (i: number) => {
-      const s = this.#slots[i]
-      return s === undefined || s.tensor === undefined || (s.tensor.isDisposed && count <= s.tensorsBefore)
-    }
-    const byAge = [1 - this.#last, this.#last]
-    let i = byAge.find(free)
-    if (i === undefined) {
-      i = byAge[0] as number
-      this.#slots[i] = undefined
-      this.stats.renewed++
-      if (++this.#renewedInARow >= 4) {
-        this.stats.off = true
-        this.#slots.fill(undefined)
-        return undefined
+    const { numTensors: count, numBytes: bytes } = tf.memory()
+    let slot = this.#slot
+    if (slot?.tensor !== undefined) {
+      const t = slot.tensor
+      const free = t.isDisposed && tf.backend().refCount(t.dataId) === 0 && (count <= slot.tensorsBefore || bytes - slot.bytesBefore < slot.rowBytes)
+      if (free) this.#renewedInARow = 0
+      else {
+        slot = this.#slot = undefined
+        this.stats.renewed++
+        if (++this.#renewedInARow >= 4) {
+          this.stats.off = true
+          return undefined
+        }
       }
-    } else if (this.#slots[i]?.tensor !== undefined) this.#renewedInARow = 0
-    let slot = this.#slots[i]
+    }
     if (slot === undefined || slot.capacity < length) {
       const floats = alignedFloats(length, 64)
       if (floats === undefined) return undefined
-      slot = { ...floats, capacity: length, tensorsBefore: 0 }
-      this.#slots[i] = slot
+      slot = this.#slot = { ...floats, capacity: length, tensorsBefore: 0, bytesBefore: 0, rowBytes: 0 }
     }
     slot.view = new Float32Array(slot.buffer, slot.offset, length)
     slot.tensor = undefined
     slot.tensorsBefore = count
-    this.#last = i
+    slot.bytesBefore = bytes
     this.stats.taken++
     return slot.view
   }
 
-  /** Whether `data` is a view this ring handed out (and still owns). */
+  /** Whether `data` is the view handed out last. */
   holds(data: unknown): data is Float32Array {
-    return data instanceof Float32Array && this.#slots.some((s) => s?.view === data)
+    return data instanceof Float32Array && this.#slot?.view === data
   }
 
-  /** Records the tensor made on a view, which must be disposed before its buffer is reused. */
+  /** Records the tensor made on the view, which must be disposed before the buffer is reused. */
   track(data: Float32Array, tensor: tf.Tensor): void {
-    const slot = this.#slots.find((s) => s?.view === data)
-    if (slot !== undefined) slot.tensor = tensor
+    const slot = this.#slot
+    if (slot?.view !== data) return
+    slot.tensor = tensor
+    // The least memory a tensor sharing the buffer in TensorFlow holds: one row along the first axis.
+    const rows = tensor.shape[0] ?? 1
+    slot.rowBytes = rows > 0 ? data.byteLength / rows : data.byteLength
   }
 }
 
-const ring = new InPlaceRing()
+interface Slot {
+  readonly buffer: ArrayBuffer
+  readonly offset: number
+  readonly capacity: number
+  view?: Float32Array
+  tensor?: tf.Tensor | undefined
+  /** tf.memory()'s numTensors and numBytes when the buffer was handed out. */
+  tensorsBefore: number
+  bytesBefore: number
+  /** Bytes of one row of the batch tensor made on the buffer. */
+  rowBytes: number
+}
 
-/** Internal (specs): the in-place ring's counters. */
-export function inPlaceStats(): Readonly<InPlaceRing['stats']> {
-  return { ...ring.stats }
+const inPlaceBuffer = new InPlaceBuffer()
+
+/** Internal (specs): the in-place buffer's counters. */
+export function inPlaceStats(): Readonly<InPlaceBuffer['stats']> {
+  return { ...inPlaceBuffer.stats }
 }
 
 /** Whether `leaf` runs a scaling op (which copies the data into TensorFlow before it returns). */
