@@ -7,8 +7,10 @@
 // compiledFit(root) builds lib/ into dist/ (`npm run build`) and bundles
 // bench/tfpipe-fit.ts alone with esbuild, its import of ../lib/index.js pointed at
 // dist/index.js, into bench/build/tfpipe-fit.mjs; returns that file's path.
+// `npm run bench:build` runs it alone (for `node bench/build/tfpipe-fit.mjs CORPUS ...`).
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 
 export async function compiledFit(root: string): Promise<string> {
@@ -25,3 +27,5 @@ export async function compiledFit(root: string): Promise<string> {
   })
   return outfile
 }
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) console.log(await compiledFit(process.cwd()))

@@ -245,7 +245,9 @@ class InPlaceBuffer {
     let slot = this.#slot
     if (slot?.tensor !== undefined) {
       const t = slot.tensor
-      const free = t.isDisposed && tf.backend().refCount(t.dataId) === 0 && (count <= slot.tensorsBefore || bytes - slot.bytesBefore < slot.rowBytes)
+      // A tensor sharing the buffer in TensorFlow holds at least one row along the first axis.
+      const rowBytes = (4 * t.size) / Math.max(1, t.shape[0] ?? 1)
+      const free = t.isDisposed && tf.backend().refCount(t.dataId) === 0 && (count <= slot.tensorsBefore || bytes - slot.bytesBefore < rowBytes)
       if (free) this.#renewedInARow = 0
       else {
         slot = this.#slot = undefined
@@ -259,7 +261,7 @@ class InPlaceBuffer {
     if (slot === undefined || slot.capacity < length) {
       const floats = alignedFloats(length, 64)
       if (floats === undefined) return undefined
-      slot = this.#slot = { ...floats, capacity: length, tensorsBefore: 0, bytesBefore: 0, rowBytes: 0 }
+      slot = this.#slot = { ...floats, capacity: length, tensorsBefore: 0, bytesBefore: 0 }
     }
     slot.view = new Float32Array(slot.buffer, slot.offset, length)
     slot.tensor = undefined
@@ -276,12 +278,7 @@ class InPlaceBuffer {
 
   /** Records the tensor made on the view, which must be disposed before the buffer is reused. */
   track(data: Float32Array, tensor: tf.Tensor): void {
-    const slot = this.#slot
-    if (slot?.view !== data) return
-    slot.tensor = tensor
-    // The least memory a tensor sharing the buffer in TensorFlow holds: one row along the first axis.
-    const rows = tensor.shape[0] ?? 1
-    slot.rowBytes = rows > 0 ? data.byteLength / rows : data.byteLength
+    if (this.#slot?.view === data) this.#slot.tensor = tensor
   }
 }
 
@@ -294,8 +291,6 @@ interface Slot {
   /** tf.memory()'s numTensors and numBytes when the buffer was handed out. */
   tensorsBefore: number
   bytesBefore: number
-  /** Bytes of one row of the batch tensor made on the buffer. */
-  rowBytes: number
 }
 
 const inPlaceBuffer = new InPlaceBuffer()

@@ -131,6 +131,14 @@ describe('toTensors in place (fit, its validation, evaluate, predict)', () => {
   const samples = (k: number) => [0, 1, 2].map((s) => ({ x: { data: Uint8Array.from({ length: 48 }, (_, i) => (i * 5 + s * 17 + k * 29) % 256), shape: [4, 4, 3], scale: 1 / 255, offset: 0 } }))
   // The reference: collated, then copied by the sink.
   const want = async (k: number) => take(toTensors(collateSamples(samples(k)), 'spec').xs)
+  // `count` batches from batch `from` on, each sample labelled by its position.
+  const labelled = (count: number, from = 0) => Array.from({ length: count }, (_, k) => samples(from + k).map((s, i) => ({ ...s, y: i % 2 === 0 ? [1, 0] : [0, 1] })))
+  // Flatten, then a softmax over 2 classes, compiled for categorical cross-entropy.
+  const classifier = (dense: { kernelInitializer?: 'ones' | ReturnType<typeof tf.initializers.glorotUniform> } = {}, optimizer: string | tf.Optimizer = 'sgd') => {
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 2, activation: 'softmax', ...dense })] })
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' })
+    return model
+  }
 
   it('each batch, disposed before the next (as fitDataset does), has its own values, and no buffer is replaced', async () => {
     if (process.env.TFPIPE_REQUIRE_NATIVE === '1') assert.ok(inPlace(), 'the addon and the tensorflow backend where TFPIPE_REQUIRE_NATIVE=1')
@@ -200,15 +208,14 @@ describe('toTensors in place (fit, its validation, evaluate, predict)', () => {
   })
 
   it('predict and evaluate take the in-place buffers too: a model that only reshapes its input (its output shares the buffer) predicts every batch\'s own values, and evaluate gives the copying path\'s loss', async () => {
-    const data = Array.from({ length: 5 }, (_, k) => samples(k).map((s, i) => ({ ...s, y: i % 2 === 0 ? [1, 0] : [0, 1] })))
+    const data = labelled(5)
     const reshape = tf.sequential({ layers: [tf.layers.reshape({ targetShape: [48], inputShape: [4, 4, 3] })] })
     let taken = inPlaceStats().taken
     const out = await predict(reshape, data) as { data: Float32Array, shape: number[] }
     assert.equal(inPlaceStats().taken - taken, inPlace() ? 5 : 0)
     assert.deepEqual(out.shape, [15, 48])
     for (let k = 0; k < 5; k++) assert.deepEqual(Array.from(out.data.subarray(k * 144, (k + 1) * 144)), await want(k), `batch ${k}`)
-    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: 'ones' })] })
-    model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+    const model = classifier({ kernelInitializer: 'ones' })
     taken = inPlaceStats().taken
     const got = await evaluate(model, data)
     assert.equal(inPlaceStats().taken - taken, inPlace() ? 5 : 0)
@@ -217,22 +224,19 @@ describe('toTensors in place (fit, its validation, evaluate, predict)', () => {
   })
 
   it('fit\'s validation batches take them too: the last epoch\'s val_loss is evaluate\'s on the same data', async () => {
-    const labelled = (from: number) => Array.from({ length: 4 }, (_, k) => samples(from + k).map((s, i) => ({ ...s, y: i % 2 === 0 ? [1, 0] : [0, 1] })))
-    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
-    model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+    const model = classifier()
     const taken = inPlaceStats().taken
-    const h = await fit(model, labelled(0), { epochs: 2, verbose: 0, validationData: labelled(20) })
+    const h = await fit(model, labelled(4), { epochs: 2, verbose: 0, validationData: labelled(4, 20) })
     assert.equal(inPlaceStats().taken - taken, inPlace() ? 2 * (4 + 4) : 0)
     const valLoss = h.history.val_loss?.[1] as number
-    const again = await evaluate(model, labelled(20))
+    const again = await evaluate(model, labelled(4, 20))
     assert.ok(Math.abs(valLoss - (again.loss ?? NaN)) < 1e-6, `${valLoss} against ${again.loss}`)
   })
 
   it('fit keeps one buffer: a step keeps only scalars (the loss totals), so the buffer it read is taken again by the next, and the weights are the copying path\'s', async () => {
-    const data = Array.from({ length: 6 }, (_, k) => samples(k).map((s, i) => ({ ...s, y: i % 2 === 0 ? [1, 0] : [0, 1] })))
+    const data = labelled(6)
     const trained = async () => {
-      const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) })] })
-      model.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy' })
+      const model = classifier({ kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }, tf.train.sgd(0.5))
       await fit(model, data, { epochs: 3, verbose: 0 })
       const w = await Promise.all(model.getWeights().map(async (t) => Array.from(await t.data())))
       model.dispose()
@@ -262,7 +266,7 @@ describe('toTensors in place (fit, its validation, evaluate, predict)', () => {
     const keep = new KeepInputs({})
     const model = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [4, 4, 3] }), keep, tf.layers.flatten(), tf.layers.dense({ units: 2, activation: 'softmax' })] })
     model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
-    const data = Array.from({ length: 8 }, (_, k) => samples(k).map((s, i) => ({ ...s, y: i % 2 === 0 ? [1, 0] : [0, 1] })))
+    const data = labelled(8)
     const before = inPlaceStats()
     await fit(model, data, { epochs: 1, verbose: 0 })
     assert.equal(keep.seen.length, 8)
