@@ -2,8 +2,9 @@
 // model (csv -> shuffle -> map(imageSample) -> batch(32) -> prefetch(2) -> fit, 224x224).
 // For each epoch: wall time, CPU of every thread that used any (tids in creation order; the
 // main thread first, with the time it spent runnable but waiting for a core, from schedstat),
-// and cores busy. In the seventh session's runs the four threads at ~0.4 s each were libuv's
-// pool (the decodes), the four before them V8's helpers, the two after TensorFlow's intra-op pool.
+// and cores busy. Threads are shown by id and name: the JPEG decodes run on `tfpipe-decode`
+// threads (tfpipe's own since the tenth session; before, libuv's pool, the four threads at ~0.4 s
+// each in the seventh session's runs), V8's helpers and TensorFlow's intra-op pool come as `node`.
 // usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only]
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -20,6 +21,7 @@ await useBestBackend()
 const ticks = 100 // USER_HZ
 const main = String(process.pid)
 interface Sample { cpu: Map<string, number>, mainWait: number, t: number }
+const names = new Map<string, string>()
 function sample(): Sample {
   const cpu = new Map<string, number>()
   let mainWait = 0
@@ -28,6 +30,7 @@ function sample(): Sample {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       cpu.set(tid, (Number(f[11]) + Number(f[12])) / ticks)
+      if (!names.has(tid)) names.set(tid, readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())
       if (tid === main) mainWait = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9
     } catch { /* a thread that ended meanwhile */ }
   }
@@ -38,7 +41,7 @@ function report(label: string, a: Sample, b: Sample): void {
   const used = [...b.cpu].map(([tid, c]) => [tid, c - (a.cpu.get(tid) ?? 0)] as const).filter(([, c]) => c > 0.005)
     .sort(([x], [y]) => (x === main ? -1 : y === main ? 1 : Number(x) - Number(y)))
   const total = used.reduce((s, [, c]) => s + c, 0)
-  const parts = used.map(([tid, c]) => `${tid === main ? 'main' : tid} ${c.toFixed(2)}${tid === main ? ` (+${(b.mainWait - a.mainWait).toFixed(2)} waiting for a core)` : ''}`)
+  const parts = used.map(([tid, c]) => `${tid === main ? 'main' : `${tid} ${names.get(tid) ?? ''}`} ${c.toFixed(2)}${tid === main ? ` (+${(b.mainWait - a.mainWait).toFixed(2)} waiting for a core)` : ''}`)
   console.log(`${label}: wall ${wall.toFixed(2)} s, CPU ${total.toFixed(2)} s (${(total / wall).toFixed(2)} cores): ${parts.join(', ')}`)
 }
 

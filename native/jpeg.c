@@ -1,5 +1,5 @@
 // tfpipe's JPEG fast path: decode a JPEG file straight to the target size on
-// libuv's thread pool, with libjpeg-turbo scaling the inverse DCT by 1/2, 1/4
+// tfpipe's own decode threads (see pool_t), with libjpeg-turbo scaling the inverse DCT by 1/2, 1/4
 // or 1/8 when the image is that much larger than the target, and a
 // Pillow-style antialiased bilinear resize (AVX2 where the CPU has it) for the rest. One pool request per image, no JavaScript per
 // pixel.
@@ -17,8 +17,10 @@
 //   (see scale_fn), in this addon because it shares the AVX2 switch and the build.
 // POSIX file calls (open, fstat, read) under -std=c11.
 #define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE  // syscall(), setpriority(), pthread_setname_np()
 #ifndef TFPIPE_JPEG_NO_NAPI
 #include <node_api.h>
+#include <pthread.h>
 #endif
 #include <setjmp.h>
 #include <stdint.h>
@@ -31,6 +33,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__) && !defined(TFPIPE_JPEG_NO_NAPI)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_AVX2_PATH 1
@@ -60,9 +66,9 @@ static void on_message(j_common_ptr c, int level) {
   longjmp(e->jump, 1);
 }
 
-typedef struct {
+typedef struct job_s {
 #ifndef TFPIPE_JPEG_NO_NAPI
-  napi_async_work work;
+  struct job_s* next;  // in the decode threads' queue
   napi_deferred deferred;
 #endif
   char* path;
@@ -1069,16 +1075,20 @@ static void scale_bytes_avx2(const uint8_t* src, size_t n, float* dst, size_t at
 
 #ifndef TFPIPE_JPEG_NO_NAPI
 // The N-API side (left out when bench/jpeg-timing.c includes this file).
-static void execute(napi_env env, void* data) { (void)env; decode_job((job_t*)data); }
-
 static void free_data(napi_env env, void* data, void* hint) { (void)env; (void)hint; free(data); }
 
-static void complete(napi_env env, napi_status status, void* data) {
-  job_t* job = (job_t*)data;
+// What a job holds outside JavaScript: freed from any thread (its promise and its
+// reference to `given` are left to the environment, which is going away).
+static void job_free_native(job_t* job) {
+  if (job->given == NULL) free(job->data);
+  free(job->path);
+  free(job);
+}
+
+// On the main thread: resolves the job's promise and frees the job.
+static void finish(napi_env env, job_t* job) {
   napi_value result;
-  if (status != napi_ok) {
-    napi_create_string_utf8(env, "cancelled", NAPI_AUTO_LENGTH, &result);
-  } else if (job->data == NULL) {
+  if (job->data == NULL) {
     napi_create_string_utf8(env, job->reason[0] ? job->reason : "declined", NAPI_AUTO_LENGTH, &result);
   } else {
     size_t len = (size_t)job->out_h * job->out_w * job->channels;
@@ -1102,16 +1112,145 @@ static void complete(napi_env env, napi_status status, void* data) {
     napi_set_named_property(env, result, "width", w);
   }
   napi_resolve_deferred(env, job->deferred, result);
-  napi_delete_async_work(env, job->work);
   if (job->given_ref != NULL) napi_delete_reference(env, job->given_ref);
   free(job->path);
   free(job);
 }
 
+// The decode threads: tfpipe's own rather than libuv's pool, so that they can run
+// at a lower priority than the main thread and TensorFlow's threads (a nice value
+// above theirs, which a thread cannot take back, so not on libuv's threads, which
+// every file, zlib and crypto call shares). When a model trains, the main thread
+// dispatches its ops and TensorFlow's threads run them: the critical path of each
+// step. Decodes then take the cores those leave idle instead of slowing each step
+// (docs/performance.md, "Overlap"). One pool per Node environment (the main thread
+// and each worker thread that decodes), started at its first decode; finished
+// jobs go back to the main thread through a thread-safe function.
+#define POOL_MAX 64
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  job_t* head;
+  job_t* tail;
+  int stopping;
+  int n;         // threads running
+  int nice;      // added to the main thread's nice value
+  pthread_t threads[POOL_MAX];
+  napi_threadsafe_function done;
+  size_t pending;  // main thread only: jobs queued, running or not yet delivered
+} pool_t;
+
+// Per environment: the pool, once started.
+typedef struct { pool_t* pool; } env_state_t;
+
+static int env_int(const char* name, int fallback, int lo, int hi) {
+  const char* v = getenv(name);
+  if (v == NULL || *v == 0) return fallback;
+  char* end;
+  long n = strtol(v, &end, 10);
+  if (*end != 0 || n < lo || n > hi) return fallback;
+  return (int)n;
+}
+
+static void* pool_worker(void* arg) {
+  pool_t* p = (pool_t*)arg;
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), "tfpipe-decode");  // as ps -L and /proc/PID/task/*/comm show it
+  // Linux's nice values are per thread: this thread's only (it inherited the main thread's).
+  if (p->nice > 0) {
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0);
+    if (errno == 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + p->nice > 19 ? 19 : base + p->nice);
+  }
+#endif
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    while (p->head == NULL && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
+    if (p->stopping) { pthread_mutex_unlock(&p->mu); break; }
+    job_t* job = p->head;
+    p->head = job->next;
+    if (p->head == NULL) p->tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    decode_job(job);
+    // napi_closing once the environment is being torn down: nobody waits for the result.
+    if (napi_call_threadsafe_function(p->done, job, napi_tsfn_nonblocking) != napi_ok) job_free_native(job);
+  }
+  for (int i = 0; i < 6; i++) { free(scratch[i].p); scratch[i].p = NULL; scratch[i].n = 0; }
+  weights_free(&weights_cache);
+  return NULL;
+}
+
+// On the main thread, for each finished job (env NULL: the environment is torn down).
+static void pool_deliver(napi_env env, napi_value js_cb, void* context, void* data) {
+  (void)js_cb;
+  job_t* job = (job_t*)data;
+  if (env == NULL) { job_free_native(job); return; }
+  pool_t* p = (pool_t*)context;
+  finish(env, job);
+  // No decode left: the pool no longer keeps the process alive.
+  if (--p->pending == 0) napi_unref_threadsafe_function(env, p->done);
+}
+
+// When the environment is torn down (the thread-safe function's finalizer): stops and
+// joins the threads (a decode under way finishes first), then frees what was queued.
+static void pool_finalize(napi_env env, void* data, void* hint) {
+  (void)env; (void)hint;
+  pool_t* p = (pool_t*)data;
+  pthread_mutex_lock(&p->mu);
+  p->stopping = 1;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
+  for (job_t* job = p->head; job != NULL;) {
+    job_t* next = job->next;
+    job_free_native(job);
+    job = next;
+  }
+  pthread_cond_destroy(&p->cv);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+// The environment's pool, started on first use; NULL when it could not be made.
+// TFPIPE_DECODE_THREADS (1-64, default 4, as many as libuv's pool had) and
+// TFPIPE_DECODE_NICE (0-19, default DECODE_NICE) are read then, once.
+#define DECODE_NICE 19
+static pool_t* pool_get(napi_env env, env_state_t* st) {
+  if (st->pool != NULL) return st->pool;
+  pool_t* p = calloc(1, sizeof(pool_t));
+  if (p == NULL) return NULL;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  p->nice = env_int("TFPIPE_DECODE_NICE", DECODE_NICE, 0, 19);
+  int want = env_int("TFPIPE_DECODE_THREADS", 4, 1, POOL_MAX);
+  napi_value name;
+  napi_create_string_utf8(env, "tfpipe.jpeg", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, p, pool_finalize, p, pool_deliver, &p->done) != napi_ok) {
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+    return NULL;
+  }
+  napi_unref_threadsafe_function(env, p->done);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, (size_t)1 << 20);  // decode_job's frames are small; libjpeg allocates on the heap
+  for (int i = 0; i < want; i++) {
+    if (pthread_create(&p->threads[p->n], &attr, pool_worker, p) == 0) p->n++;
+  }
+  pthread_attr_destroy(&attr);
+  // With no thread (p->n 0) the caller declines every file; the finalizer frees the pool at teardown.
+  st->pool = p;
+  return p;
+}
+
+static void env_state_free(napi_env env, void* data, void* hint) { (void)env; (void)hint; free(data); }
+
 static napi_value decode(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  env_state_t* state = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, (void**)&state);
   if (argc < 6) { napi_throw_type_error(env, NULL, "decode(path, height, width, channels, fit, maxPixels[, dctFast])"); return NULL; }
   size_t len;
   if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) { napi_throw_type_error(env, NULL, "path must be a string"); return NULL; }
@@ -1147,11 +1286,21 @@ static napi_value decode(napi_env env, napi_callback_info info) {
       job->given_offset = offset;
     }
   }
-  napi_value promise, name;
+  napi_value promise;
   napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "tfpipe.jpeg", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  pool_t* p = pool_get(env, state);
+  if (p == NULL || p->n == 0) {  // no decode thread: declined, so sharp decodes the file
+    snprintf(job->reason, sizeof job->reason, "no decode thread could be started");
+    finish(env, job);
+    return promise;
+  }
+  if (p->pending++ == 0) napi_ref_threadsafe_function(env, p->done);
+  pthread_mutex_lock(&p->mu);
+  job->next = NULL;
+  if (p->tail != NULL) p->tail->next = job; else p->head = job;
+  p->tail = job;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
   return promise;
 }
 
@@ -1321,7 +1470,13 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "release", NAPI_AUTO_LENGTH, release_fn, NULL, &fn);
   napi_set_named_property(env, exports, "release", fn);
-  napi_create_function(env, "decode", NAPI_AUTO_LENGTH, decode, NULL, &fn);
+  env_state_t* state = calloc(1, sizeof(env_state_t));
+  if (state == NULL || napi_set_instance_data(env, state, env_state_free, NULL) != napi_ok) {
+    free(state);
+    napi_throw_error(env, NULL, "tfpipe.jpeg: out of memory");
+    return NULL;
+  }
+  napi_create_function(env, "decode", NAPI_AUTO_LENGTH, decode, state, &fn);
   napi_set_named_property(env, exports, "decode", fn);
   napi_create_function(env, "scale", NAPI_AUTO_LENGTH, scale_fn, NULL, &fn);
   napi_set_named_property(env, exports, "scale", fn);

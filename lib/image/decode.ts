@@ -90,7 +90,8 @@ export function checkDecodeOptions(where: string, options: DecodeOptions): void 
  * EXIF orientation applied, converted to sRGB with the requested channels
  * (grey, palette, CMYK, 16-bit and alpha images all come out as asked),
  * resized, and scaled. JPEG files go through tfpipe's JPEG fast path when it
- * was built (libjpeg-turbo on libuv's pool, about 3x sharp's rate; see
+ * was built (libjpeg-turbo on tfpipe's own decode threads, below the main
+ * thread's priority; about 3x sharp's rate; see
  * `jpegDecoder`), everything else through sharp. JPEGs at least twice the
  * target's size are decoded at a reduced size in the DCT domain first.
  * @example const { data, shape } = await decodeImage('cat.jpg', { size: [224, 224] })

@@ -261,3 +261,76 @@ describe('the JPEG fast path', () => {
     for (const m of many) assert.deepEqual(Buffer.from(m.data), Buffer.from(one.data))
   })
 })
+
+// The decode threads (native/jpeg.c, pool_t): tfpipe's own, below the main thread's priority.
+// Each case runs in a child process, so the thread settings (read once, at the first decode) are its own.
+describe('the decode threads', () => {
+  const run = (script: string, env: Record<string, string> = {}) => spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { createRequire } from 'node:module'
+    import { readFileSync, readdirSync } from 'node:fs'
+    const addon = createRequire(import.meta.url)(${JSON.stringify(new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url).pathname)})
+    const file = (name) => ${JSON.stringify(dir)} + '/' + name
+    // This process's threads: name and nice value (/proc/self/task/*/stat's 19th field).
+    const threads = () => readdirSync('/proc/self/task').map((t) => {
+      const stat = readFileSync('/proc/self/task/' + t + '/stat', 'utf8')
+      return { name: readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) }
+    })
+    ${script}`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } })
+
+  it('are 4 threads of their own (TFPIPE_DECODE_THREADS), 19 nice values below the main thread (TFPIPE_DECODE_NICE), started at the first decode', () => {
+    if (!built) { assert.equal(jpegDecoder(), 'sharp'); return } // no addon here: sharp decodes on libvips' threads
+    const script = `
+      const before = threads().filter((t) => t.name === 'tfpipe-decode').length
+      const r = await addon.decode(file('chelsea-420.jpg'), 32, 32, 3, 0, 1e9)
+      const main = threads()[0]
+      console.log(JSON.stringify({ before, bytes: r.data.length, main: main.nice, decode: threads().filter((t) => t.name === 'tfpipe-decode').map((t) => t.nice) }))`
+    const read = (r: ReturnType<typeof run>) => {
+      assert.equal(r.status, 0, r.stderr)
+      return JSON.parse(r.stdout.trim()) as { before: number, bytes: number, main: number, decode: number[] }
+    }
+    const usual = read(run(script))
+    const at = (n: number) => Math.min(19, usual.main + n)
+    assert.deepEqual(usual, { before: 0, bytes: 32 * 32 * 3, main: usual.main, decode: [at(19), at(19), at(19), at(19)] })
+    assert.deepEqual(read(run(script, { TFPIPE_DECODE_THREADS: '2', TFPIPE_DECODE_NICE: '0' })).decode, [at(0), at(0)])
+    // Relative to the main thread's nice value (os.setPriority sets the calling thread's on Linux), at most 19.
+    assert.deepEqual(read(run(`;(await import('node:os')).setPriority(5); ${script}`, { TFPIPE_DECODE_NICE: '10' })).decode, [15, 15, 15, 15])
+    assert.deepEqual(read(run(`;(await import('node:os')).setPriority(15); ${script}`, { TFPIPE_DECODE_NICE: '10' })).decode, [19, 19, 19, 19])
+    // Values out of range are ignored, not half-read.
+    assert.deepEqual(read(run(script, { TFPIPE_DECODE_THREADS: '0', TFPIPE_DECODE_NICE: '2x' })).decode, [at(19), at(19), at(19), at(19)])
+  })
+
+  it('keep the process alive while decodes are under way, and let it exit once they are done', () => {
+    if (!built) { assert.equal(jpegDecoder(), 'sharp'); return }
+    // Nothing else keeps this process's event loop alive: the results print only if it waits for them.
+    const r = run(`
+      const names = ['chelsea-420.jpg', 'coffee-444p.jpg', 'astronaut-big.jpg', 'truncated.jpg', 'png-named.jpg']
+      Promise.all(names.map((n) => addon.decode(file(n), 96, 96, 3, 0, 1e9))).then((all) => console.log(JSON.stringify(all.map((x) => typeof x === 'string' ? x.slice(0, 7) : x.data.length))))`)
+    assert.equal(r.status, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout.trim()), [27648, 27648, 27648, 'libjpeg', 'not a J'])
+    // And once done, the threads do not hold the process: it exits (spawnSync's timeout would kill it otherwise).
+    assert.equal(r.signal, null)
+  })
+
+  it('a worker thread that decodes can be terminated mid-decode, and the process decodes on', () => {
+    if (!built) { assert.equal(jpegDecoder(), 'sharp'); return }
+    const r = run(`
+      const { Worker } = await import('node:worker_threads')
+      const code = \`
+        const addon = require(\${JSON.stringify(${JSON.stringify(new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url).pathname)})})
+        const { parentPort } = require('node:worker_threads')
+        let done = 0
+        const loop = () => { for (let i = 0; i < 8; i++) addon.decode(\${JSON.stringify(file('astronaut-big.jpg'))}, 224, 224, 3, 0, 1e9).then(() => { if (++done === 8) parentPort.postMessage('started') }) }
+        loop(); setInterval(loop, 1)\`
+      for (let round = 0; round < 5; round++) {
+        const w = new Worker(code, { eval: true, execArgv: [] }) // CommonJS, not this script's --input-type=module
+        await new Promise((resolve) => w.once('message', resolve))
+        await w.terminate()
+      }
+      const left = threads().filter((t) => t.name === 'tfpipe-decode').length
+      const r = await addon.decode(file('chelsea-420.jpg'), 32, 32, 3, 0, 1e9)
+      console.log(JSON.stringify({ left, bytes: r.data.length }))`)
+    assert.equal(r.status, 0, r.stderr)
+    // Each worker's threads were joined when it ended: none left before the main thread's first decode.
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { left: 0, bytes: 32 * 32 * 3 })
+  })
+})
