@@ -3,8 +3,13 @@
 // with tfpipe's pipeline: csv -> shuffle -> map(decode) -> batch -> prefetch -> fit (the sink stacks
 // each batch's images straight into the floats it hands TensorFlow; --collate adds collate() before prefetch).
 // usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto] [--kernel linear]
-//        [--input-only | --in-memory] [--model tiny|cnn] [--collate] [--dct accurate|fast]
+//        [--input-only | --in-memory | --overlap ROUNDS] [--model tiny|cnn] [--collate] [--dct accurate|fast]
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
+// --overlap ROUNDS: in one process and one model, ROUNDS rounds of three epochs taken in turn (the order
+// rotating from round to round): fit from the pipeline, fit on the same batches held in memory, and the
+// pipeline alone; prints each round's three times and fit / max(the other two), and their medians.
+// Adjacent epochs share the machine's slow and fast spells, which separate processes minutes apart do not.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
@@ -17,6 +22,7 @@ const { values: o, positionals } = parseArgs({
     concurrency: { type: 'string', default: '16' }, kernel: { type: 'string', default: 'linear' },
     'input-only': { type: 'boolean', default: false },
     'in-memory': { type: 'boolean', default: false },
+    overlap: { type: 'string' },
     model: { type: 'string', default: 'tiny' },
     collate: { type: 'boolean', default: false },
     dct: { type: 'string', default: 'accurate' },
@@ -45,16 +51,8 @@ const stacked = o.collate ? pipe(batches, collate()) : batches
 const data = (o['in-memory'] ? stacked.pipe(cache()) : stacked).pipe(prefetch(2))
 // #endregion pipeline
 
-const times: number[] = []
-let waitShare: number[] | undefined
-if (o['input-only']) {
-  for (let e = 0; e < epochs; e++) {
-    const t0 = performance.now()
-    for await (const _ of data) { /* the input pipeline alone */ }
-    times.push((performance.now() - t0) / 1000)
-  }
-} else {
-  // tiny: the peers' model (global average pooling + dense); cnn: a real small CNN (for the overlap measurement)
+// tiny: the peers' model (global average pooling + dense); cnn: a real small CNN (for the overlap measurement)
+function cnnOrTiny(): tf.Sequential {
   const model = o.model === 'cnn'
     ? tf.sequential({ layers: [
       tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, activation: 'relu' }),
@@ -68,6 +66,75 @@ if (o['input-only']) {
       tf.layers.dense({ units: k, activation: 'softmax' }),
     ] })
   model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
+  return model
+}
+
+const times: number[] = []
+let waitShare: number[] | undefined
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+if (o.overlap !== undefined) {
+  const rounds = Number(o.overlap)
+  const model = cnnOrTiny()
+  const fromPipeline = stacked.pipe(prefetch(2))
+  const fromMemory = stacked.pipe(cache()).pipe(prefetch(2))
+  await fit(model, fromMemory, { epochs: 1, verbose: 0 }) // fills the cache (and warms up the model)
+  await fit(model, fromPipeline, { epochs: 1, verbose: 0 }) // warms up the pipeline's epoch
+  const kinds = ['fit', 'inMemory', 'inputOnly'] as const
+  // The whole process's CPU time (every thread's), over the epoch and what fit does around it.
+  const cpuSeconds = (from: NodeJS.CpuUsage) => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6 }
+  // The main thread's CPU time (Linux: /proc/self/task/PID/stat's utime + stime, in clock ticks of 10 ms).
+  const mainTicks = () => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return (Number(f[11]) + Number(f[12])) / 100
+    } catch { return NaN }
+  }
+  const epoch = async (kind: typeof kinds[number]) => {
+    const cpu0 = process.cpuUsage()
+    const main0 = mainTicks()
+    if (kind === 'inputOnly') {
+      const t0 = performance.now()
+      for await (const _ of fromPipeline) { /* the input pipeline alone */ }
+      return { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(cpu0), main: mainTicks() - main0 }
+    }
+    const h = await fit(model, kind === 'fit' ? fromPipeline : fromMemory, { epochs: 1, verbose: 0 })
+    return { seconds: h.stats.epochSeconds[0] as number, waitShare: h.stats.waitShare[0] as number, cpu: cpuSeconds(cpu0), main: mainTicks() - main0 }
+  }
+  const all: Array<Record<string, number>> = []
+  for (let r = 0; r < rounds; r++) {
+    const round: Record<string, number> = {}
+    for (let i = 0; i < kinds.length; i++) {
+      const kind = kinds[(r + i) % kinds.length] as typeof kinds[number]
+      const e = await epoch(kind)
+      round[kind] = +e.seconds.toFixed(3)
+      round[`${kind}Cpu`] = +e.cpu.toFixed(3)
+      round[`${kind}MainCpu`] = +e.main.toFixed(3)
+      if (kind === 'fit' && e.waitShare !== undefined) round.waitShare = +e.waitShare.toFixed(3)
+    }
+    round.ratio = +((round.fit as number) / Math.max(round.inMemory as number, round.inputOnly as number)).toFixed(3)
+    all.push(round)
+  }
+  const of = (k: string) => all.map((r) => r[k] as number)
+  console.log(JSON.stringify({
+    peer: 'tfpipe-overlap', model: o.model, size, backend: backend.name, images, rounds: all,
+    median: Object.fromEntries(Object.keys(all[0] ?? {}).map((key) => [key, median(of(key))])),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), tensors_left: tf.memory().numTensors,
+  }))
+  process.exit(0)
+}
+if (o['input-only']) {
+  for (let e = 0; e < epochs; e++) {
+    const t0 = performance.now()
+    for await (const _ of data) { /* the input pipeline alone */ }
+    times.push((performance.now() - t0) / 1000)
+  }
+} else {
+  const model = cnnOrTiny()
   const h = await fit(model, data, { epochs, verbose: 0 })
   times.push(...h.stats.epochSeconds)
   waitShare = h.stats.waitShare
