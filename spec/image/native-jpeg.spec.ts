@@ -273,24 +273,30 @@ describe('the decode threads', () => {
     // This process's threads: name and nice value (/proc/self/task/*/stat's 19th field).
     const threads = () => readdirSync('/proc/self/task').map((t) => {
       const stat = readFileSync('/proc/self/task/' + t + '/stat', 'utf8')
-      return { name: readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) }
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // nice: the 19th field; policy: the 41st (0 SCHED_OTHER, 5 SCHED_IDLE)
+      return { name: readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(), nice: Number(f[16]), policy: Number(f[38]) }
     })
     ${script}`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } })
 
-  it('are 4 threads of their own (TFPIPE_DECODE_THREADS), 19 nice values below the main thread (TFPIPE_DECODE_NICE), started at the first decode', () => {
+  it('are 4 threads of their own (TFPIPE_DECODE_THREADS), 19 nice values below the main thread or idle (TFPIPE_DECODE_NICE), started at the first decode', () => {
     if (!built) { assert.equal(jpegDecoder(), 'sharp'); return } // no addon here: sharp decodes on libvips' threads
     const script = `
       const before = threads().filter((t) => t.name === 'tfpipe-decode').length
       const r = await addon.decode(file('chelsea-420.jpg'), 32, 32, 3, 0, 1e9)
       const main = threads()[0]
-      console.log(JSON.stringify({ before, bytes: r.data.length, main: main.nice, decode: threads().filter((t) => t.name === 'tfpipe-decode').map((t) => t.nice) }))`
+      const decoders = threads().filter((t) => t.name === 'tfpipe-decode')
+      console.log(JSON.stringify({ before, bytes: r.data.length, main: main.nice, decode: decoders.map((t) => t.nice), policies: [...new Set(decoders.map((t) => t.policy))] }))`
     const read = (r: ReturnType<typeof run>) => {
       assert.equal(r.status, 0, r.stderr)
-      return JSON.parse(r.stdout.trim()) as { before: number, bytes: number, main: number, decode: number[] }
+      return JSON.parse(r.stdout.trim()) as { before: number, bytes: number, main: number, decode: number[], policies: number[] }
     }
     const usual = read(run(script))
     const at = (n: number) => Math.min(19, usual.main + n)
-    assert.deepEqual(usual, { before: 0, bytes: 32 * 32 * 3, main: usual.main, decode: [at(19), at(19), at(19), at(19)] })
+    assert.deepEqual(usual, { before: 0, bytes: 32 * 32 * 3, main: usual.main, decode: [at(19), at(19), at(19), at(19)], policies: [0] })
+    // idle: Linux's SCHED_IDLE policy (5), the nice value left as it was.
+    const idle = read(run(script, { TFPIPE_DECODE_NICE: 'idle' }))
+    assert.deepEqual([idle.policies, idle.decode], [[5], [at(0), at(0), at(0), at(0)]])
     assert.deepEqual(read(run(script, { TFPIPE_DECODE_THREADS: '2', TFPIPE_DECODE_NICE: '0' })).decode, [at(0), at(0)])
     // Relative to the main thread's nice value (os.setPriority sets the calling thread's on Linux), at most 19.
     assert.deepEqual(read(run(`;(await import('node:os')).setPriority(5); ${script}`, { TFPIPE_DECODE_NICE: '10' })).decode, [15, 15, 15, 15])
