@@ -1124,7 +1124,7 @@ static void finish(napi_env env, job_t* job) {
 // every file, zlib and crypto call shares). When a model trains, the main thread
 // dispatches its ops and TensorFlow's threads run them: the critical path of each
 // step. Decodes then take the cores those leave idle instead of slowing each step
-// (docs/performance.md, "Overlap"). One pool per Node environment (the main thread
+// (docs/performance.md, "Decodes on threads of their own"). One pool per Node environment (the main thread
 // and each worker thread that decodes), started at its first decode; finished
 // jobs go back to the main thread through a thread-safe function.
 #define POOL_MAX 64
@@ -1159,11 +1159,11 @@ static void* pool_worker(void* arg) {
   pool_t* p = (pool_t*)arg;
 #ifdef __linux__
   pthread_setname_np(pthread_self(), "tfpipe-decode");  // as ps -L and /proc/PID/task/*/comm show it
-  // Linux's nice values are per thread: this thread's only (it inherited the main thread's).
   if (p->nice == NICE_IDLE) {
     struct sched_param sp = { .sched_priority = 0 };
     pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
   } else if (p->nice > 0) {
+    // Linux's nice values are per thread: this thread's only (it inherited the main thread's).
     errno = 0;
     int base = getpriority(PRIO_PROCESS, 0);
     if (errno == 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + p->nice > 19 ? 19 : base + p->nice);
