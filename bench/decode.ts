@@ -50,5 +50,5 @@ for (let round = 0; round < 2; round++) {
   }
 }
 const base = best[DEFAULT] as number
-console.log(`decode -> 224x224 -> batch 32, ${files.length} JPEGs of 500x375, best of 2 rounds (UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4}, sharp.concurrency ${sharp.concurrency()})`)
+console.log(`decode -> 224x224 -> batch 32, ${files.length} JPEGs of 500x375, best of 2 rounds (fast path: TFPIPE_DECODE_THREADS=${process.env.TFPIPE_DECODE_THREADS ?? 4}, TFPIPE_DECODE_NICE=${process.env.TFPIPE_DECODE_NICE ?? 19}; sharp: UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4}, sharp.concurrency ${sharp.concurrency()})`)
 for (const [name, v] of Object.entries(best)) console.log(`  ${name.padEnd(62)} ${v.toFixed(0).padStart(5)} images/s   ${(v / base).toFixed(2)}x tfpipe default`)
