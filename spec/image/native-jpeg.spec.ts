@@ -279,30 +279,42 @@ describe('the decode threads', () => {
     })
     ${script}`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } })
 
-  it('are 4 threads of their own (TFPIPE_DECODE_THREADS), 19 nice values below the main thread or idle (TFPIPE_DECODE_NICE), started at the first decode', () => {
+  it('are threads of their own, one per core and at least 2 (TFPIPE_DECODE_THREADS), 19 nice values below the main thread or idle (TFPIPE_DECODE_NICE), started at the first decode', () => {
     if (!built) { assert.equal(jpegDecoder(), 'sharp'); return } // no addon here: sharp decodes on libvips' threads
     const script = `
       const before = threads().filter((t) => t.name === 'tfpipe-decode').length
       const r = await addon.decode(file('chelsea-420.jpg'), 32, 32, 3, 0, 1e9)
       const main = threads()[0]
       const decoders = threads().filter((t) => t.name === 'tfpipe-decode')
-      console.log(JSON.stringify({ before, bytes: r.data.length, main: main.nice, decode: decoders.map((t) => t.nice), policies: [...new Set(decoders.map((t) => t.policy))] }))`
+      const cores = (await import('node:os')).availableParallelism()
+      console.log(JSON.stringify({ before, bytes: r.data.length, main: main.nice, cores, decode: decoders.map((t) => t.nice), policies: [...new Set(decoders.map((t) => t.policy))] }))`
     const read = (r: ReturnType<typeof run>) => {
       assert.equal(r.status, 0, r.stderr)
-      return JSON.parse(r.stdout.trim()) as { before: number, bytes: number, main: number, decode: number[], policies: number[] }
+      return JSON.parse(r.stdout.trim()) as { before: number, bytes: number, main: number, cores: number, decode: number[], policies: number[] }
     }
     const usual = read(run(script))
     const at = (n: number) => Math.min(19, usual.main + n)
-    assert.deepEqual(usual, { before: 0, bytes: 32 * 32 * 3, main: usual.main, decode: [at(19), at(19), at(19), at(19)], policies: [0] })
+    const each = (n: number) => Array<number>(Math.min(64, Math.max(2, usual.cores))).fill(n)
+    assert.deepEqual(usual, { before: 0, bytes: 32 * 32 * 3, main: usual.main, cores: usual.cores, decode: each(at(19)), policies: [0] })
+    // One process limited to one core (taskset, where there is one): still 2 threads.
+    const taskset = spawnSync('taskset', ['-c', '0', 'true'])
+    if (taskset.status === 0) {
+      const one = spawnSync('taskset', ['-c', '0', process.execPath, '--input-type=module', '-e', `
+        const addon = (await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url).pathname)})
+        await addon.decode(${JSON.stringify(file('chelsea-420.jpg'))}, 32, 32, 3, 0, 1e9)
+        const { readdirSync, readFileSync } = await import('node:fs')
+        console.log(readdirSync('/proc/self/task').filter((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'tfpipe-decode').length)`], { encoding: 'utf8' })
+      assert.equal(one.stdout.trim(), '2', one.stderr)
+    }
     // idle: Linux's SCHED_IDLE policy (5), the nice value left as it was.
     const idle = read(run(script, { TFPIPE_DECODE_NICE: 'idle' }))
-    assert.deepEqual([idle.policies, idle.decode], [[5], [at(0), at(0), at(0), at(0)]])
+    assert.deepEqual([idle.policies, idle.decode], [[5], each(at(0))])
     assert.deepEqual(read(run(script, { TFPIPE_DECODE_THREADS: '2', TFPIPE_DECODE_NICE: '0' })).decode, [at(0), at(0)])
     // Relative to the main thread's nice value (os.setPriority sets the calling thread's on Linux), at most 19.
-    assert.deepEqual(read(run(`;(await import('node:os')).setPriority(5); ${script}`, { TFPIPE_DECODE_NICE: '10' })).decode, [15, 15, 15, 15])
-    assert.deepEqual(read(run(`;(await import('node:os')).setPriority(15); ${script}`, { TFPIPE_DECODE_NICE: '10' })).decode, [19, 19, 19, 19])
+    assert.deepEqual(read(run(`;(await import('node:os')).setPriority(5); ${script}`, { TFPIPE_DECODE_NICE: '10', TFPIPE_DECODE_THREADS: '3' })).decode, [15, 15, 15])
+    assert.deepEqual(read(run(`;(await import('node:os')).setPriority(15); ${script}`, { TFPIPE_DECODE_NICE: '10', TFPIPE_DECODE_THREADS: '3' })).decode, [19, 19, 19])
     // Values out of range are ignored, not half-read.
-    assert.deepEqual(read(run(script, { TFPIPE_DECODE_THREADS: '0', TFPIPE_DECODE_NICE: '2x' })).decode, [at(19), at(19), at(19), at(19)])
+    assert.deepEqual(read(run(script, { TFPIPE_DECODE_THREADS: '0', TFPIPE_DECODE_NICE: '2x' })).decode, each(at(19)))
   })
 
   it('keep the process alive while decodes are under way, and let it exit once they are done', () => {
