@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
+import { median } from './measure.js'
 
 const { values: o } = parseArgs({ options: {
   pairs: { type: 'string', default: '3' }, epochs: { type: 'string', default: '2' },
@@ -60,7 +61,6 @@ const variants: Variant[] = [{ name: 'tfpipe fit', args: (c) => [fitJs, c] }]
 if (o.gc) variants.push({ name: 'tfpipe fit, full collection every second (diagnostic)', args: (c) => ['--expose-gc', gcEverySecond, fitJs, c] })
 if (withPeer) variants.push({ name: 'tfjs-data + fitDataset', args: (c) => [peer, c] })
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2 }
 const results: Array<{ name: string, large: Run[], small: Run[] }> = variants.map((v) => ({ name: v.name, large: [], small: [] }))
 for (let p = 0; p < pairs; p++) {
   // The pairs alternate which corpus goes first, and the variants take turns, so a slow or

@@ -9,10 +9,10 @@
 // rotating from round to round): fit from the pipeline, fit on the same batches held in memory, and the
 // pipeline alone; prints each round's three times and fit / max(the other two), and their medians.
 // Adjacent epochs share the machine's slow and fast spells, which separate processes minutes apart do not.
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
+import { median, threadCpuSeconds } from './measure.js'
 import { batch, cache, collate, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
@@ -71,10 +71,11 @@ function cnnOrTiny(): tf.Sequential {
 
 const times: number[] = []
 let waitShare: number[] | undefined
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+// One epoch of the input pipeline alone, in seconds.
+const inputEpoch = async (ds: typeof data) => {
+  const t0 = performance.now()
+  for await (const _ of ds) { /* the input pipeline alone */ }
+  return (performance.now() - t0) / 1000
 }
 if (o.overlap !== undefined) {
   const rounds = Number(o.overlap)
@@ -86,21 +87,14 @@ if (o.overlap !== undefined) {
   const kinds = ['fit', 'inMemory', 'inputOnly'] as const
   // The whole process's CPU time (every thread's), over the epoch and what fit does around it.
   const cpuSeconds = (from: NodeJS.CpuUsage) => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6 }
-  // The main thread's CPU time (Linux: /proc/self/task/PID/stat's utime + stime, in clock ticks of 10 ms).
-  const mainTicks = () => {
-    try {
-      const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      return (Number(f[11]) + Number(f[12])) / 100
-    } catch { return NaN }
-  }
+  // The main thread's CPU time (NaN where /proc is missing).
+  const mainTicks = () => { try { return threadCpuSeconds(process.pid) } catch { return NaN } }
   const epoch = async (kind: typeof kinds[number]) => {
     const cpu0 = process.cpuUsage()
     const main0 = mainTicks()
     if (kind === 'inputOnly') {
-      const t0 = performance.now()
-      for await (const _ of fromPipeline) { /* the input pipeline alone */ }
-      return { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(cpu0), main: mainTicks() - main0 }
+      const seconds = await inputEpoch(fromPipeline)
+      return { seconds, cpu: cpuSeconds(cpu0), main: mainTicks() - main0 }
     }
     const h = await fit(model, kind === 'fit' ? fromPipeline : fromMemory, { epochs: 1, verbose: 0 })
     return { seconds: h.stats.epochSeconds[0] as number, waitShare: h.stats.waitShare[0] as number, cpu: cpuSeconds(cpu0), main: mainTicks() - main0 }
@@ -128,11 +122,7 @@ if (o.overlap !== undefined) {
   process.exit(0)
 }
 if (o['input-only']) {
-  for (let e = 0; e < epochs; e++) {
-    const t0 = performance.now()
-    for await (const _ of data) { /* the input pipeline alone */ }
-    times.push((performance.now() - t0) / 1000)
-  }
+  for (let e = 0; e < epochs; e++) times.push(await inputEpoch(data))
 } else {
   const model = cnnOrTiny()
   const h = await fit(model, data, { epochs, verbose: 0 })

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
+import { threadCpuSeconds } from './measure.js'
 import { batch, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { epochs: { type: 'string', default: '4' }, 'input-only': { type: 'boolean', default: false } } })
@@ -18,7 +19,6 @@ if (corpus === undefined) throw new Error('usage: tsx bench/threads.ts CORPUS [-
 const epochs = Number(o.epochs)
 await useBestBackend()
 
-const ticks = 100 // USER_HZ
 const main = String(process.pid)
 interface Sample { cpu: Map<string, number>, mainWait: number, t: number }
 const names = new Map<string, string>()
@@ -27,9 +27,7 @@ function sample(): Sample {
   let mainWait = 0
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      cpu.set(tid, (Number(f[11]) + Number(f[12])) / ticks)
+      cpu.set(tid, threadCpuSeconds(tid))
       if (!names.has(tid)) names.set(tid, readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())
       if (tid === main) mainWait = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9
     } catch { /* a thread that ended meanwhile */ }

@@ -614,6 +614,10 @@ static void scratch_put(void* p, size_t n) {
 // returns 0), else works out the output size and the box (x, y, w, h: the part of the
 // image that fills the output, in the decoded pixels), picks the DCT scale and starts
 // decompressing. libjpeg errors longjmp to the caller's setjmp.
+// How much of the reduction the resize keeps at least after a DCT scale (see start_scaled).
+// Fixed in the addon; bench/jpeg-timing.c sets it (TFPIPE_JPEG_MIN_LEFT) to time other choices.
+static double dct_min_left = 2.0;
+
 static int start_scaled(job_t* job, struct jpeg_decompress_struct* cinfo, double box[4]) {
   for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next) {
     if (m->marker == JPEG_APP0 + 2 && m->data_length >= 12 && memcmp(m->data, "ICC_PROFILE", 12) == 0) {
@@ -654,7 +658,7 @@ static int start_scaled(job_t* job, struct jpeg_decompress_struct* cinfo, double
   // libjpeg-turbo also scales by 3/8, 5/8..7/8, but without SIMD: 500x375 -> 224
   // at 5/8 took 1.34 ms per image against 1.20 ms for a full decode and the resize.
   int num = 8;
-  while (num > 1 && box[2] * (num / 2) / 8 >= 2.0 * ow && box[3] * (num / 2) / 8 >= 2.0 * oh) num /= 2;
+  while (num > 1 && box[2] * (num / 2) / 8 >= dct_min_left * ow && box[3] * (num / 2) / 8 >= dct_min_left * oh) num /= 2;
   cinfo->scale_num = (unsigned)num;
   cinfo->scale_denom = 8;
   cinfo->out_color_space = job->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
@@ -1096,12 +1100,13 @@ static void finish(napi_env env, job_t* job) {
     napi_value ab, arr, h, w;
     if (job->given != NULL) {
       napi_get_reference_value(env, job->given_ref, &ab);
-    } else if (napi_create_external_arraybuffer(env, job->data, len, free_data, NULL, &ab) != napi_ok) {
-      // Runtimes that forbid external buffers: copy.
+    } else if (napi_create_external_arraybuffer(env, job->data, len, free_data, NULL, &ab) == napi_ok) {
+      job->data = NULL;  // the ArrayBuffer owns it now
+    } else {
+      // Runtimes that forbid external buffers: copy (job_free_native frees ours).
       void* copy;
       napi_create_arraybuffer(env, len, &copy, &ab);
       memcpy(copy, job->data, len);
-      free(job->data);
     }
     // A plain Uint8Array (not a Buffer), like the arrays sharp's path gives: collate checks kinds.
     napi_create_typedarray(env, napi_uint8_array, len, ab, job->given != NULL ? job->given_offset : 0, &arr);
@@ -1114,8 +1119,7 @@ static void finish(napi_env env, job_t* job) {
   }
   napi_resolve_deferred(env, job->deferred, result);
   if (job->given_ref != NULL) napi_delete_reference(env, job->given_ref);
-  free(job->path);
-  free(job);
+  job_free_native(job);
 }
 
 // The decode threads: tfpipe's own rather than libuv's pool, so that they can run
@@ -1146,6 +1150,7 @@ typedef struct {
 // Per environment: the pool, once started.
 typedef struct { pool_t* pool; } env_state_t;
 
+// An integer from the environment within [lo, hi], else fallback.
 static int env_int(const char* name, int fallback, int lo, int hi) {
   const char* v = getenv(name);
   if (v == NULL || *v == 0) return fallback;

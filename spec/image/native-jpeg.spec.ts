@@ -17,6 +17,8 @@ import { exactResize, type Planes } from './jpeg-exact.js'
 // TFPIPE_JPEG=sharp switches the fast path off per call, so both run side by side.
 const photos = new URL('../../../shared/data/photos/', import.meta.url).pathname
 let dir = ''
+// The addon itself, for the cases that call it directly.
+const addonFile = new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url).pathname
 const file = (name: string) => join(dir, name)
 
 
@@ -93,7 +95,7 @@ describe('the JPEG fast path', () => {
 
   it('4:2:0 files at full size: chroma resized at its own size, closer to the file\'s exact values than upsampling to RGB first', async () => {
     if (!built) { assert.equal(jpegDecoder(), 'sharp'); return } // no addon here: nothing but sharp decodes
-    const addon = createRequire(import.meta.url)(new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url).pathname) as { planes(path: string): Planes | string }
+    const addon = createRequire(import.meta.url)(addonFile) as { planes(path: string): Planes | string }
     let planarSum = 0
     let rgbSum = 0
     for (const name of plain.filter((n) => n.endsWith('-420.jpg'))) {
@@ -268,7 +270,7 @@ describe('the decode threads', () => {
   const run = (script: string, env: Record<string, string> = {}) => spawnSync(process.execPath, ['--input-type=module', '-e', `
     import { createRequire } from 'node:module'
     import { readFileSync, readdirSync } from 'node:fs'
-    const addon = createRequire(import.meta.url)(${JSON.stringify(new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url).pathname)})
+    const addon = createRequire(import.meta.url)(${JSON.stringify(addonFile)})
     const file = (name) => ${JSON.stringify(dir)} + '/' + name
     // This process's threads: name and nice value (/proc/self/task/*/stat's 19th field).
     const threads = () => readdirSync('/proc/self/task').map((t) => {
@@ -300,7 +302,7 @@ describe('the decode threads', () => {
     const taskset = spawnSync('taskset', ['-c', '0', 'true'])
     if (taskset.status === 0) {
       const one = spawnSync('taskset', ['-c', '0', process.execPath, '--input-type=module', '-e', `
-        const addon = (await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url).pathname)})
+        const addon = (await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(addonFile)})
         await addon.decode(${JSON.stringify(file('chelsea-420.jpg'))}, 32, 32, 3, 0, 1e9)
         const { readdirSync, readFileSync } = await import('node:fs')
         console.log(readdirSync('/proc/self/task').filter((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'tfpipe-decode').length)`], { encoding: 'utf8' })
@@ -334,7 +336,7 @@ describe('the decode threads', () => {
     const r = run(`
       const { Worker } = await import('node:worker_threads')
       const code = \`
-        const addon = require(\${JSON.stringify(${JSON.stringify(new URL('../../native/build/Release/tfpipe_jpeg.node', import.meta.url).pathname)})})
+        const addon = require(\${JSON.stringify(${JSON.stringify(addonFile)})})
         const { parentPort } = require('node:worker_threads')
         let done = 0
         const loop = () => { for (let i = 0; i < 8; i++) addon.decode(\${JSON.stringify(file('astronaut-big.jpg'))}, 224, 224, 3, 0, 1e9).then(() => { if (++done === 8) parentPort.postMessage('started') }) }
