@@ -8,13 +8,15 @@ import { isProducer, own, producer, trust } from '../internal/owned.js'
 export interface MapOptions extends CommonOptions {
   /**
    * Calls of `fn` running at once. Default 1. `'auto'` chooses it as items go,
-   * like tf.data's AUTOTUNE: it starts at 1 and raises it (up to
-   * `maxConcurrency`) while the consumer waits on busy calls and raising it
-   * delivers more items per second; the operator's `autotune` shows the value
-   * and every change. The value carries over from one epoch to the next.
+   * like tf.data's AUTOTUNE: it starts at 1 and doubles it (up to
+   * `maxConcurrency`) while the consumer waits on busy calls with the event
+   * loop idle and each raise cuts that waiting per item by a fifth or more
+   * (a training step that holds the main thread is not counted as waiting on
+   * the calls); the operator's `autotune` shows the value and every change.
+   * The value carries over from one epoch to the next.
    */
   readonly concurrency?: number | 'auto'
-  /** With `concurrency: 'auto'`: the most calls it may run at once. Default 16. */
+  /** With `concurrency: 'auto'`: the most calls it may run at once. Default 64. */
   readonly maxConcurrency?: number
   /** Deliver in input order (default) or as each call finishes. */
   readonly ordered?: boolean
@@ -56,7 +58,7 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
   if (typeof options.concurrency === 'string' && !auto) throw new TypeError(`map: concurrency must be an integer >= 1 or 'auto', got ${JSON.stringify(options.concurrency)}`)
   const concurrency = auto ? 1 : options.concurrency ?? 1
   assertInteger('map', 'concurrency', concurrency, 1)
-  const maxConcurrency = options.maxConcurrency ?? 16
+  const maxConcurrency = options.maxConcurrency ?? 64
   assertInteger('map', 'maxConcurrency', maxConcurrency, 1)
   if (!auto && options.maxConcurrency !== undefined) throw new TypeError(`map: maxConcurrency applies to concurrency: 'auto', got concurrency ${String(options.concurrency ?? 1)}`)
   const readAhead = options.readAhead ?? (auto ? undefined : concurrency > 1 ? concurrency : 0)

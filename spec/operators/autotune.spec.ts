@@ -3,12 +3,13 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { map, pipe, toArray } from '../../lib/index.js'
 import { ConcurrencyTuner } from '../../lib/internal/tune.js'
+import { Rng } from '../../lib/internal/rng.js'
 import { collect, deferred, range, spy, ticks } from '../helpers.js'
 
-/** A tuner on a fake clock (`clock.t`, in ms). */
-function fakeTuner(max: number): { tuner: ConcurrencyTuner, clock: { t: number } } {
-  const clock = { t: 0 }
-  return { tuner: new ConcurrencyTuner({ max, now: () => clock.t }), clock }
+/** A tuner on a fake clock (`clock.t`, in ms; `clock.idle`: the event loop's idle time so far). */
+function fakeTuner(max: number, start = 1): { tuner: ConcurrencyTuner, clock: { t: number, idle: number } } {
+  const clock = { t: 0, idle: 0 }
+  return { tuner: new ConcurrencyTuner({ max, start, now: () => clock.t, idleNow: () => clock.idle }), clock }
 }
 
 /**
@@ -22,7 +23,9 @@ function simulate(max: number, items: number, costMs: (concurrency: number) => n
   tuner.begin()
   for (let i = 0; i < items; i++) {
     tuner.waiting(true)
-    clock.t += costMs(tuner.concurrency)
+    const ms = costMs(tuner.concurrency)
+    clock.t += ms
+    clock.idle += ms
     tuner.waited()
     tuner.deliver()
     seen.push(tuner.concurrency)
@@ -60,7 +63,7 @@ describe('ConcurrencyTuner (fake clock)', () => {
 
   it('undoes a trial an epoch cut short, and does not take the first window of an epoch as a baseline', () => {
     const { tuner, clock } = fakeTuner(16)
-    const item = (ms: number) => { tuner.waiting(true); clock.t += ms; tuner.waited(); tuner.deliver() }
+    const item = (ms: number) => { tuner.waiting(true); clock.t += ms; clock.idle += ms; tuner.waited(); tuner.deliver() }
     tuner.begin()
     while (tuner.steps.length === 0) item(2)
     assert.deepEqual(tuner.steps.map((s) => [s.from, s.to, s.reason]), [[1, 2, 'trial']])
@@ -77,12 +80,60 @@ describe('ConcurrencyTuner (fake clock)', () => {
     assert.ok(!tuner.steps.some((s) => s.reason === 'kept'), JSON.stringify(tuner.steps))
   })
 
+  /**
+   * A consumer that trains on batches of 32, as fit behind prefetch does: it waits through each
+   * step of 35 ms (+-40%, seeded) holding the main thread (the event loop busy, not idle), while
+   * the calls in flight finish on 2 workers; after the step it takes the `min(c, perStep)` items
+   * done and waits, idle, 0.325 ms for each of the rest. Returns the tuner after `batches`.
+   */
+  function trainingConsumer(seed: number, start: number, perStep: number, batches: number, idleNow?: (clock: { t: number, idle: number }) => number): ConcurrencyTuner {
+    const clock = { t: 0, idle: 0 }
+    const tuner = new ConcurrencyTuner({ max: 64, start, now: () => clock.t, idleNow: () => idleNow?.(clock) ?? clock.idle })
+    const rng = new Rng(seed)
+    tuner.begin()
+    for (let b = 0; b < batches; b++) {
+      tuner.waiting(true)
+      clock.t += 35 * (0.6 + 0.8 * rng.float()) // the step: the loop is busy
+      tuner.waited()
+      const ready = Math.min(tuner.concurrency, perStep, 32)
+      for (let i = 0; i < 32; i++) {
+        if (i >= ready) { tuner.waiting(true); clock.t += 0.325; clock.idle += 0.325; tuner.waited() }
+        tuner.deliver()
+      }
+    }
+    tuner.end()
+    return tuner
+  }
+
+  it('raises for a consumer that trains between batches, judging by the idle part of its waits', () => {
+    // At 16 the consumer waits, idle, 5.2 ms a batch (13% of the time); at 32 not at all. A 100 ms
+    // window holds 2 or 3 batches, and its rate moves by a batch either way: the rate alone
+    // cannot tell 16 from 32 on this scale of noise; the idle time can.
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const t = trainingConsumer(seed, 16, 1000, 2 * 2000 / 32)
+      assert.ok(t.concurrency >= 32, `seed ${seed}: settled at ${t.concurrency}: ${JSON.stringify(t.steps)}`)
+    }
+    // Counting the whole wait, through the steps (as before: every window starved, so only the rate judges):
+    const whole = [1, 2, 3, 4, 5].map((seed) => trainingConsumer(seed, 16, 1000, 2 * 2000 / 32, (clock) => clock.t).concurrency)
+    assert.ok(whole.some((c) => c < 32), `the rate alone kept 32 in every run: ${whole.join(', ')}`)
+  })
+
+  it('does not try more calls when the consumer only waits through its steps (the event loop busy)', () => {
+    // At 32 the calls in flight cover a batch: every wait is a step, none of it idle.
+    const t = trainingConsumer(1, 32, 1000, 2 * 2000 / 32)
+    assert.deepEqual(t.steps, [])
+    // Counted whole, the same waits look like starvation, and it tries (and undoes) raises all along.
+    const whole = trainingConsumer(1, 32, 1000, 2 * 2000 / 32, (clock) => clock.t)
+    assert.ok(whole.steps.filter((s) => s.reason === 'trial').length >= 3, JSON.stringify(whole.steps))
+  })
+
   it('does not raise when the consumer does not wait on busy calls', () => {
     const { tuner, clock } = fakeTuner(16)
     tuner.begin()
     for (let i = 0; i < 2000; i++) {
       tuner.waiting(false) // waiting on the source, not on the calls
       clock.t += 5
+      clock.idle += 5
       tuner.waited()
       tuner.deliver()
     }
