@@ -10,9 +10,10 @@ export interface MapOptions extends CommonOptions {
    * Calls of `fn` running at once. Default 1. `'auto'` chooses it as items go,
    * like tf.data's AUTOTUNE: it starts at 1 and doubles it (up to
    * `maxConcurrency`) while the consumer waits on busy calls with the event
-   * loop idle and each raise cuts that waiting per item by a fifth or more
-   * (a training step that holds the main thread is not counted as waiting on
-   * the calls); the operator's `autotune` shows the value and every change.
+   * loop idle and each raise delivers 5% more items per second or cuts that
+   * waiting per item by a fifth (a training step that holds the main thread
+   * is not counted as waiting on the calls); the operator's `autotune` shows
+   * the value and every change.
    * The value carries over from one epoch to the next.
    */
   readonly concurrency?: number | 'auto'
