@@ -113,12 +113,14 @@ console.log(`\noverlap (CNN, 96x96): fit epoch ${sec(overlap.fit).toFixed(2)} s;
 // The same three in one process, their epochs taken in turn (bench/tfpipe-fit.ts --overlap): adjacent
 // epochs share the machine's slow and fast spells, which processes minutes apart do not, so the
 // median of the rounds' ratios is the steadier figure (and a harder one than the best of each alone).
-// With map's concurrency 16 as above, and 64: two batches' decodes in flight while a step holds the main thread.
-const alternating = ['16', '64'].map((c) => ({ concurrency: Number(c), r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', '--concurrency', c], `overlap, one process, concurrency ${c}`) }))
+// With map's concurrency 16 as above, 64 (two batches' decodes in flight while a step holds the main
+// thread), and 'auto' (chosen during the two warm-up epochs and carried on through the rounds).
+const alternating = ['16', '64', 'auto'].map((c) => ({ concurrency: c === 'auto' ? c : Number(c), r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', '--concurrency', c], `overlap, one process, concurrency ${c}`) }))
 for (const { concurrency, r } of alternating) {
   const m = r?.median as Record<string, number> | undefined
   if (m === undefined) { console.log(`overlap in one process, concurrency ${concurrency}: failed`); continue }
-  console.log(`overlap in one process (5 rounds of the three epochs in turn), map concurrency ${concurrency}: medians fit ${m.fit?.toFixed(2)} s, in memory ${m.inMemory?.toFixed(2)} s, pipeline alone ${m.inputOnly?.toFixed(2)} s; median of the rounds' fit / max(the two) = ${m.ratio?.toFixed(2)}x; wait share ${m.waitShare?.toFixed(2)}`)
+  const chosen = r?.concurrency_chosen === undefined ? '' : ` (chose ${String(r.concurrency_chosen)})`
+  console.log(`overlap in one process (5 rounds of the three epochs in turn), map concurrency ${concurrency}${chosen}: medians fit ${m.fit?.toFixed(2)} s, in memory ${m.inMemory?.toFixed(2)} s, pipeline alone ${m.inputOnly?.toFixed(2)} s; median of the rounds' fit / max(the two) = ${m.ratio?.toFixed(2)}x; wait share ${m.waitShare?.toFixed(2)}`)
 }
 
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })

@@ -118,6 +118,7 @@ if (o.overlap !== undefined) {
     peer: 'tfpipe-overlap', model: o.model, size, backend: backend.name, images, rounds: all,
     median: Object.fromEntries(Object.keys(all[0] ?? {}).map((key) => [key, median(of(key))])),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), tensors_left: tf.memory().numTensors,
+    ...(tuned !== undefined ? { concurrency_chosen: tuned.autotune.concurrency } : {}),
   }))
   process.exit(0)
 }
