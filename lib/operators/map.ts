@@ -8,8 +8,9 @@ import { isProducer, own, producer, trust } from '../internal/owned.js'
 export interface MapOptions extends CommonOptions {
   /**
    * Calls of `fn` running at once. Default 1. `'auto'` chooses it as items go,
-   * like tf.data's AUTOTUNE: it starts at 1 and doubles it (up to
-   * `maxConcurrency`) while the consumer waits on busy calls with the event
+   * like tf.data's AUTOTUNE: it starts at 1 and doubles it, or raises it to
+   * what the consumer takes between two training steps (up to
+   * `maxConcurrency`), while the consumer waits on busy calls with the event
    * loop idle and each raise delivers 5% more items per second or cuts that
    * waiting per item by a fifth (a training step that holds the main thread
    * is not counted as waiting on the calls); the operator's `autotune` shows

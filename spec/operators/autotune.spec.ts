@@ -84,9 +84,10 @@ describe('ConcurrencyTuner (fake clock)', () => {
    * A consumer that trains on batches of 32, as fit behind prefetch does: it waits through each
    * step of 35 ms (+-40%, seeded) holding the main thread (the event loop busy, not idle), while
    * the calls in flight finish on 2 workers; after the step it takes the `min(c, perStep)` items
-   * done and waits, idle, 0.325 ms for each of the rest. Returns the tuner after `batches`.
+   * done and waits, idle, for each of the rest: 0.325 ms (the workers' rate), or `latencyMs / c` when
+   * fewer calls run than keep the workers busy. Returns the tuner after `batches`.
    */
-  function trainingConsumer(seed: number, start: number, perStep: number, batches: number, idleNow?: (clock: { t: number, idle: number }) => number): ConcurrencyTuner {
+  function trainingConsumer(seed: number, start: number, perStep: number, batches: number, idleNow?: (clock: { t: number, idle: number }) => number, latencyMs = 0): ConcurrencyTuner {
     const clock = { t: 0, idle: 0 }
     const tuner = new ConcurrencyTuner({ max: 64, start, now: () => clock.t, idleNow: () => idleNow?.(clock) ?? clock.idle })
     const rng = new Rng(seed)
@@ -97,7 +98,8 @@ describe('ConcurrencyTuner (fake clock)', () => {
       tuner.waited()
       const ready = Math.min(tuner.concurrency, perStep, 32)
       for (let i = 0; i < 32; i++) {
-        if (i >= ready) { tuner.waiting(true); clock.t += 0.325; clock.idle += 0.325; tuner.waited() }
+        const per = Math.max(0.325, latencyMs / tuner.concurrency)
+        if (i >= ready) { tuner.waiting(true); clock.t += per; clock.idle += per; tuner.waited() }
         tuner.deliver()
       }
     }
@@ -116,6 +118,17 @@ describe('ConcurrencyTuner (fake clock)', () => {
     // Counting the whole wait, through the steps (as before: every window starved, so only the rate judges):
     const whole = [1, 2, 3, 4, 5].map((seed) => trainingConsumer(seed, 16, 1000, 2 * 2000 / 32, (clock) => clock.t).concurrency)
     assert.ok(whole.some((c) => c < 32), `the rate alone kept 32 in every run: ${whole.join(', ')}`)
+  })
+
+  it('goes straight to what the consumer takes per step, within the first epoch', () => {
+    // From 1, with 2 ms per call: doubling, each step from 2 to 16 cuts the idle wait by less
+    // than a fifth and moves the rate by less than the noise. The waits through steps (the loop
+    // busy) mark the batches: 32 items between them, so the first trial is 32.
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const t = trainingConsumer(seed, 1, 1000, 2000 / 32, undefined, 2)
+      assert.ok(t.concurrency >= 32, `seed ${seed}: ${JSON.stringify(t.steps)}`)
+      assert.deepEqual(t.steps[0], { atItem: t.steps[0]?.atItem, from: 1, to: 32, reason: 'trial' })
+    }
   })
 
   it('does not try more calls when the consumer only waits through its steps (the event loop busy)', () => {
