@@ -30,8 +30,9 @@
  *
  * Per step: a wait for which the event loop was mostly busy (at least 1 ms and
  * half the wait) is a step that held the main thread; the items delivered
- * between two of them, the largest of the last 8 counts, rounded up to a power
- * of two, is what the consumer takes per step (a batch, or two with
+ * between two of them, the median of the last 8 counts (one long pause, a
+ * garbage collection, does not move it) rounded up to a power of two, is what
+ * the consumer takes per step (a batch, or two with
  * `prefetch(2)` catching up). Only the calls in flight when a step starts get
  * done during it, so fewer than that leave the consumer waiting after every
  * step; and between 2 and 16, doubling cut that wait by too little to judge
@@ -78,7 +79,7 @@ export interface TuneStep {
   readonly atItem: number
   readonly from: number
   readonly to: number
-  /** `trial`: raised to try; `kept`: the raise delivered more; `reverted`: it did not. */
+  /** `trial`: raised to try; `kept`: the raise delivered more or starved the consumer less; `reverted`: it did neither. */
   readonly reason: 'trial' | 'kept' | 'reverted'
 }
 
@@ -207,7 +208,7 @@ export class ConcurrencyTuner implements AutotuneState {
     if (this.windowsSince >= 2 && starvedShare >= this.starvedShare && this.concurrency < this.max) {
       // Twice the concurrency, or straight to what the consumer takes per step (a power of two):
       // the calls in flight when a step starts are all that get done during it.
-      const burst = Math.max(0, ...this.bursts)
+      const burst = median(this.bursts)
       const perStep = burst > 2 * this.concurrency ? 2 ** Math.ceil(Math.log2(burst)) : 0
       this.record(Math.min(this.max, Math.max(2 * this.concurrency, perStep)), 'trial')
     }
@@ -223,4 +224,10 @@ export class ConcurrencyTuner implements AutotuneState {
     // A trial keeps the baseline it is judged against; any other change starts a new one.
     if (reason !== 'trial') { this.rateSince = 0; this.starvedPerItemSince = 0; this.windowsSince = 0 }
   }
+}
+
+/** The median of `xs` (the upper one of the middle two), 0 when empty. */
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
 }
