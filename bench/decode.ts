@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import sharp from 'sharp'
 import * as tf from '@tensorflow/tfjs'
+import { threadIds, threadName } from './measure.js'
 import { batch, collate, drain, imageSample, map, pipe, useBestBackend, type LabeledPath } from '../lib/index.js'
 
 const { values: o } = parseArgs({ options: { corpus: { type: 'string', default: 'bench/corpus-2000' }, images: { type: 'string', default: '600' } } })
@@ -50,5 +51,8 @@ for (let round = 0; round < 2; round++) {
   }
 }
 const base = best[DEFAULT] as number
-console.log(`decode -> 224x224 -> batch 32, ${files.length} JPEGs of 500x375, best of 2 rounds (fast path: TFPIPE_DECODE_THREADS=${process.env.TFPIPE_DECODE_THREADS ?? 4}, TFPIPE_DECODE_NICE=${process.env.TFPIPE_DECODE_NICE ?? 19}; sharp: UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4}, sharp.concurrency ${sharp.concurrency()})`)
+// The fast path's threads as they ran (their count's default depends on the machine: one per core it may use, at least 2).
+let decodeThreads: number | string = 'an unknown number of'
+try { decodeThreads = threadIds().filter((tid) => threadName(tid) === 'tfpipe-decode').length } catch { /* no /proc: not Linux */ }
+console.log(`decode -> 224x224 -> batch 32, ${files.length} JPEGs of 500x375, best of 2 rounds (fast path: ${decodeThreads} decode threads, TFPIPE_DECODE_NICE=${process.env.TFPIPE_DECODE_NICE ?? 19}; sharp: UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4}, sharp.concurrency ${sharp.concurrency()})`)
 for (const [name, v] of Object.entries(best)) console.log(`  ${name.padEnd(62)} ${v.toFixed(0).padStart(5)} images/s   ${(v / base).toFixed(2)}x tfpipe default`)

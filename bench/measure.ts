@@ -1,11 +1,27 @@
 // Small measuring helpers the benchmarks share.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** The median of `xs` (the mean of the middle two for an even count). */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+
+/** The standard deviation of `xs` over their median (NaN when empty). */
+export function spread(xs: readonly number[]): number {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length
+  return Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / xs.length) / median(xs)
+}
+
+/** One thread's name (Linux: /proc/self/task/TID/comm); undefined where there is no such file (another OS, a thread that ended). */
+export function threadName(tid: string | number): string | undefined {
+  try { return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() } catch { return undefined }
+}
+
+/** The ids of this process's threads (Linux: /proc/self/task); throws where there is no such folder. */
+export function threadIds(): string[] {
+  return readdirSync('/proc/self/task')
 }
 
 /**

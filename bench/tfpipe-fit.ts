@@ -2,24 +2,26 @@
 // average pooling + dense, sgd; 224x224, batch 32; best epoch after the first),
 // with tfpipe's pipeline: csv -> shuffle -> map(decode) -> batch -> prefetch -> fit (the sink stacks
 // each batch's images straight into the floats it hands TensorFlow; --collate adds collate() before prefetch).
-// usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto] [--kernel linear]
+// usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto [--max-concurrency 64]] [--kernel linear]
 //        [--input-only | --in-memory | --overlap ROUNDS] [--model tiny|cnn] [--collate] [--dct accurate|fast]
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
 // --overlap ROUNDS: in one process and one model, ROUNDS rounds of three epochs taken in turn (the order
 // rotating from round to round): fit from the pipeline, fit on the same batches held in memory, and the
 // pipeline alone; prints each round's three times and fit / max(the other two), and their medians.
 // Adjacent epochs share the machine's slow and fast spells, which separate processes minutes apart do not.
+// With --concurrency auto the output has what the tuner chose and its windows, summed up per
+// concurrency (autotune: medians of the waiting and starved shares, the spread of items/s).
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { median, threadCpuSeconds } from './measure.js'
+import { median, spread, threadCpuSeconds } from './measure.js'
 import { batch, cache, collate, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     size: { type: 'string', default: '224' }, batch: { type: 'string', default: '32' }, epochs: { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '16' }, kernel: { type: 'string', default: 'linear' },
+    concurrency: { type: 'string', default: '16' }, 'max-concurrency': { type: 'string', default: '64' }, kernel: { type: 'string', default: 'linear' },
     'input-only': { type: 'boolean', default: false },
     'in-memory': { type: 'boolean', default: false },
     overlap: { type: 'string' },
@@ -43,7 +45,7 @@ const k = first?.y?.length ?? 2
 
 // #region pipeline
 const load = imageSample({ size: [size, size], kernel: o.kernel as 'linear', dctMethod: o.dct as 'accurate' }) // floats in [0, 1], made by TensorFlow at the sink
-const tuned = o.concurrency === 'auto' ? map(load, { concurrency: 'auto' }) : undefined
+const tuned = o.concurrency === 'auto' ? map(load, { concurrency: 'auto', maxConcurrency: Number(o['max-concurrency']) }) : undefined
 const decode = tuned ?? map(load, { concurrency: Number(o.concurrency) })
 const batches = pipe(rows, shuffle('all', { seed: 1 }), decode, batch(batchSize))
 const stacked = o.collate ? pipe(batches, collate()) : batches
@@ -67,6 +69,22 @@ function cnnOrTiny(): tf.Sequential {
     ] })
   model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
   return model
+}
+
+// With 'auto': what the tuner chose, and per concurrency it ran at, its windows (each at least
+// 100 ms): how many, the medians of the share spent waiting on busy calls and of the part of it
+// with the event loop idle (what it counts as starved), and items/s's spread (sd / median).
+function autotuned(): Record<string, unknown> {
+  if (tuned === undefined) return {}
+  const { concurrency, steps, windows } = tuned.autotune
+  const byConcurrency = new Map<number, typeof windows[number][]>()
+  for (const w of windows) byConcurrency.set(w.concurrency, [...byConcurrency.get(w.concurrency) ?? [], w])
+  const summary = [...byConcurrency].map(([c, ws]) => ({
+    concurrency: c, windows: ws.length,
+    waiting: +median(ws.map((w) => w.waitingShare)).toFixed(3), starved: +median(ws.map((w) => w.starvedShare)).toFixed(3),
+    rate_spread: +spread(ws.map((w) => w.itemsPerSecond)).toFixed(3),
+  }))
+  return { concurrency_chosen: concurrency, concurrency_steps: steps.length, autotune: summary }
 }
 
 const times: number[] = []
@@ -118,7 +136,7 @@ if (o.overlap !== undefined) {
     peer: 'tfpipe-overlap', model: o.model, size, backend: backend.name, images, rounds: all,
     median: Object.fromEntries(Object.keys(all[0] ?? {}).map((key) => [key, median(of(key))])),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), tensors_left: tf.memory().numTensors,
-    ...(tuned !== undefined ? { concurrency_chosen: tuned.autotune.concurrency } : {}),
+    ...autotuned(),
   }))
   process.exit(0)
 }
@@ -134,5 +152,5 @@ const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 console.log(JSON.stringify({
   jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-  tensors_left: tf.memory().numTensors, ...(tuned !== undefined ? { concurrency_chosen: tuned.autotune.concurrency, concurrency_steps: tuned.autotune.steps.length } : {}), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
+  tensors_left: tf.memory().numTensors, ...autotuned(), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))

@@ -6,11 +6,11 @@
 // threads (tfpipe's own since the tenth session; before, libuv's pool, the four threads at ~0.4 s
 // each in the seventh session's runs), V8's helpers and TensorFlow's intra-op pool come as `node`.
 // usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only]
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { threadCpuSeconds } from './measure.js'
+import { threadCpuSeconds, threadIds, threadName } from './measure.js'
 import { batch, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { epochs: { type: 'string', default: '4' }, 'input-only': { type: 'boolean', default: false } } })
@@ -25,10 +25,10 @@ const names = new Map<string, string>()
 function sample(): Sample {
   const cpu = new Map<string, number>()
   let mainWait = 0
-  for (const tid of readdirSync('/proc/self/task')) {
+  for (const tid of threadIds()) {
     try {
       cpu.set(tid, threadCpuSeconds(tid))
-      if (!names.has(tid)) names.set(tid, readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())
+      if (!names.has(tid)) names.set(tid, threadName(tid) ?? '')
       if (tid === main) mainWait = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9
     } catch { /* a thread that ended meanwhile */ }
   }

@@ -1,7 +1,7 @@
 // tfpipe's JPEG fast path: decode a JPEG file straight to the target size on
 // tfpipe's own decode threads (see pool_t), with libjpeg-turbo scaling the inverse DCT by 1/2, 1/4
 // or 1/8 when the image is that much larger than the target, and a
-// Pillow-style antialiased bilinear resize (AVX2 where the CPU has it) for the rest. One pool request per image, no JavaScript per
+// Pillow-style antialiased bilinear resize (AVX2 where the CPU has it) for the rest. One job per image, no JavaScript per
 // pixel.
 //
 // Anything that needs more than a plain decode is refused with a reason, and
@@ -1242,7 +1242,8 @@ static int default_threads(void) {
 // `idle` (Linux's SCHED_IDLE policy): the threads run only on cores nothing else
 // wants, and give way at once when a thread of normal policy wakes (a nice value
 // still lets them finish a slice first). A model-bound fit overlaps more
-// (the CNN at 96x96: 1.15-1.17x against 1.20-1.30x at nice 19, three pairs), an
+// (the CNN at 96x96: 1.15-1.17x against 1.20-1.30x at nice 19, three pairs in the tenth
+// session; no gain in two pairs in the eleventh, 1.19-1.24x either way), an
 // input-bound one decodes about 5% less (docs/performance.md).
 static pool_t* pool_get(napi_env env, env_state_t* st) {
   if (st->pool != NULL) return st->pool;

@@ -113,9 +113,9 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
   const dtype = options.dtype ?? 'float32'
   const fit = options.fit ?? 'fill'
   if (typeof input === 'string' && jpegName.test(input) && transform === undefined && channels !== 4 && fit !== 'contain' && (options.kernel ?? 'linear') === 'linear') {
-    // The JPEG fast path (native/jpeg.c): one pool request, about 3x sharp's rate. It declines
+    // The JPEG fast path (native/jpeg.c): one job on its decode threads, about 3x sharp's rate. It declines
     // any file that needs more than a plain decode (see there), and sharp then decodes it.
-    // Only files named as JPEGs are offered: a PNG would cost an extra open, a pool request
+    // Only files named as JPEGs are offered: a PNG would cost an extra open, a job
     // and an output buffer before sharp reads it (a JPEG with another name goes to sharp).
     const fast = await decodeJpegNative(input, options.size, channels, fit, options.maxPixels ?? 100_000_000, options.dctMethod === 'fast')
     if (fast !== undefined) return dtype === 'uint8' ? fast : { data: toFloat(fast.data, channels, options.normalize ?? 'unit'), shape: fast.shape }

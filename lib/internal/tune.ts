@@ -83,6 +83,18 @@ export interface TuneStep {
   readonly reason: 'trial' | 'kept' | 'reverted'
 }
 
+/** What the tuner measured over one window (the evidence behind its steps). */
+export interface TuneWindow {
+  /** Items delivered by the window's end (across epochs). */
+  readonly atItem: number
+  readonly concurrency: number
+  readonly itemsPerSecond: number
+  /** Share of the window the consumer waited while every allowed call ran. */
+  readonly waitingShare: number
+  /** The part of that with the event loop idle: what the tuner counts as starved. */
+  readonly starvedShare: number
+}
+
 /** What `map(fn, { concurrency: 'auto' })` chose so far, exposed on the operator as `autotune`. */
 export interface AutotuneState {
   /** Calls allowed to run at once now. */
@@ -91,12 +103,15 @@ export interface AutotuneState {
   readonly max: number
   /** Every change so far (kept to the last 100). */
   readonly steps: readonly TuneStep[]
+  /** The measured windows, the first of each epoch included (kept to the last 100). */
+  readonly windows: readonly TuneWindow[]
 }
 
 export class ConcurrencyTuner implements AutotuneState {
   concurrency: number
   readonly max: number
   readonly steps: TuneStep[] = []
+  readonly windows: TuneWindow[] = []
   private readonly minWindowMs: number
   private readonly gain: number
   private readonly rateGain: number
@@ -107,6 +122,7 @@ export class ConcurrencyTuner implements AutotuneState {
   private windowStart = -1
   private windowItems = 0
   private starvedMs = 0
+  private waitingMs = 0
   private waitStart = -1
   private waitIdleStart = 0
   private trialFrom = 0
@@ -138,6 +154,7 @@ export class ConcurrencyTuner implements AutotuneState {
     this.windowStart = this.now()
     this.windowItems = 0
     this.starvedMs = 0
+    this.waitingMs = 0
     this.waitStart = -1
     this.warmingUp = true
   }
@@ -159,6 +176,7 @@ export class ConcurrencyTuner implements AutotuneState {
     if (this.waitStart >= 0) {
       const total = this.now() - this.waitStart
       const idle = Math.min(total, this.idleNow() - this.waitIdleStart)
+      this.waitingMs += total
       this.starvedMs += idle
       // Held: the event loop was busy for most of the wait (a training step). The items taken
       // between two such waits are what the consumer takes per step.
@@ -185,9 +203,12 @@ export class ConcurrencyTuner implements AutotuneState {
     const rate = this.windowItems / elapsed
     const starvedPerItem = this.starvedMs / this.windowItems
     const starvedShare = this.starvedMs / elapsed
+    this.windows.push({ atItem: this.delivered, concurrency: this.concurrency, itemsPerSecond: 1000 * rate, waitingShare: this.waitingMs / elapsed, starvedShare })
+    if (this.windows.length > 100) this.windows.shift()
     this.windowStart = t
     this.windowItems = 0
     this.starvedMs = 0
+    this.waitingMs = 0
     if (this.warmingUp) { this.warmingUp = false; return }
     if (this.trialFrom > 0) {
       if (rate >= (1 + this.rateGain) * this.rateSince / this.windowsSince || starvedPerItem <= (1 - this.gain) * this.starvedPerItemSince / this.windowsSince) {

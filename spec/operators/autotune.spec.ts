@@ -83,22 +83,23 @@ describe('ConcurrencyTuner (fake clock)', () => {
   /**
    * A consumer that trains on batches of 32, as fit behind prefetch does: it waits through each
    * step of 35 ms (+-40%, seeded) holding the main thread (the event loop busy, not idle), while
-   * the calls in flight finish on 2 workers; after the step it takes the `min(c, perStep)` items
-   * done and waits, idle, for each of the rest: 0.325 ms (the workers' rate), or `latencyMs / c` when
-   * fewer calls run than keep the workers busy. Returns the tuner after `batches`.
+   * the calls in flight finish on 2 workers; after the step it takes the `min(c, 32)` items done
+   * and waits, idle, for each of the rest: 0.325 ms (the workers' rate), or `latencyMs / c` when
+   * fewer calls run than keep the workers busy. `wholeWaits`: the tuner is told the whole of every
+   * wait was idle (what it counted before). Returns the tuner after `batches`.
    */
-  function trainingConsumer(seed: number, start: number, perStep: number, batches: number, idleNow?: (clock: { t: number, idle: number }) => number, latencyMs = 0): ConcurrencyTuner {
+  function trainingConsumer(seed: number, o: { start: number, batches: number, latencyMs?: number, wholeWaits?: boolean }): ConcurrencyTuner {
     const clock = { t: 0, idle: 0 }
-    const tuner = new ConcurrencyTuner({ max: 64, start, now: () => clock.t, idleNow: () => idleNow?.(clock) ?? clock.idle })
+    const tuner = new ConcurrencyTuner({ max: 64, start: o.start, now: () => clock.t, idleNow: () => o.wholeWaits === true ? clock.t : clock.idle })
     const rng = new Rng(seed)
     tuner.begin()
-    for (let b = 0; b < batches; b++) {
+    for (let b = 0; b < o.batches; b++) {
       tuner.waiting(true)
       clock.t += 35 * (0.6 + 0.8 * rng.float()) // the step: the loop is busy
       tuner.waited()
-      const ready = Math.min(tuner.concurrency, perStep, 32)
+      const ready = Math.min(tuner.concurrency, 32)
       for (let i = 0; i < 32; i++) {
-        const per = Math.max(0.325, latencyMs / tuner.concurrency)
+        const per = Math.max(0.325, (o.latencyMs ?? 0) / tuner.concurrency)
         if (i >= ready) { tuner.waiting(true); clock.t += per; clock.idle += per; tuner.waited() }
         tuner.deliver()
       }
@@ -112,11 +113,11 @@ describe('ConcurrencyTuner (fake clock)', () => {
     // window holds 2 or 3 batches, and its rate moves by a batch either way: the rate alone
     // cannot tell 16 from 32 on this scale of noise; the idle time can.
     for (const seed of [1, 2, 3, 4, 5]) {
-      const t = trainingConsumer(seed, 16, 1000, 2 * 2000 / 32)
+      const t = trainingConsumer(seed, { start: 16, batches: 2 * 2000 / 32 })
       assert.ok(t.concurrency >= 32, `seed ${seed}: settled at ${t.concurrency}: ${JSON.stringify(t.steps)}`)
     }
     // Counting the whole wait, through the steps (as before: every window starved, so only the rate judges):
-    const whole = [1, 2, 3, 4, 5].map((seed) => trainingConsumer(seed, 16, 1000, 2 * 2000 / 32, (clock) => clock.t).concurrency)
+    const whole = [1, 2, 3, 4, 5].map((seed) => trainingConsumer(seed, { start: 16, batches: 2 * 2000 / 32, wholeWaits: true }).concurrency)
     assert.ok(whole.some((c) => c < 32), `the rate alone kept 32 in every run: ${whole.join(', ')}`)
   })
 
@@ -125,7 +126,7 @@ describe('ConcurrencyTuner (fake clock)', () => {
     // than a fifth and moves the rate by less than the noise. The waits through steps (the loop
     // busy) mark the batches: 32 items between them, so the first trial is 32.
     for (const seed of [1, 2, 3, 4, 5]) {
-      const t = trainingConsumer(seed, 1, 1000, 2000 / 32, undefined, 2)
+      const t = trainingConsumer(seed, { start: 1, batches: 2000 / 32, latencyMs: 2 })
       assert.ok(t.concurrency >= 32, `seed ${seed}: ${JSON.stringify(t.steps)}`)
       assert.deepEqual(t.steps[0], { atItem: t.steps[0]?.atItem, from: 1, to: 32, reason: 'trial' })
     }
@@ -133,10 +134,17 @@ describe('ConcurrencyTuner (fake clock)', () => {
 
   it('does not try more calls when the consumer only waits through its steps (the event loop busy)', () => {
     // At 32 the calls in flight cover a batch: every wait is a step, none of it idle.
-    const t = trainingConsumer(1, 32, 1000, 2 * 2000 / 32)
+    const t = trainingConsumer(1, { start: 32, batches: 2 * 2000 / 32 })
     assert.deepEqual(t.steps, [])
+    // Its windows show why: the consumer waited through most of each, none of it idle.
+    assert.ok(t.windows.length >= 20, `${t.windows.length} windows`)
+    for (const w of t.windows) {
+      assert.equal(w.concurrency, 32)
+      assert.equal(w.starvedShare, 0)
+      assert.ok(w.waitingShare > 0.9 && w.itemsPerSecond > 0, JSON.stringify(w))
+    }
     // Counted whole, the same waits look like starvation, and it tries (and undoes) raises all along.
-    const whole = trainingConsumer(1, 32, 1000, 2 * 2000 / 32, (clock) => clock.t)
+    const whole = trainingConsumer(1, { start: 32, batches: 2 * 2000 / 32, wholeWaits: true })
     assert.ok(whole.steps.filter((s) => s.reason === 'trial').length >= 3, JSON.stringify(whole.steps))
   })
 
