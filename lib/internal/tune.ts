@@ -48,7 +48,7 @@
  * idle 0% and fit waited 6-9%; window rates varied by 11-18% at either, which
  * could not tell 16 from 32. Where raising does not starve the consumer less
  * (CPU-bound decodes feeding a tiny model at 224x224: idle 41% of each window
- * at 16 and at 32) only the rate can keep a raise, and its noise sometimes
+ * at 16 and at 32; 40% and 30% in a rerun) only the rate can keep a raise, and its noise sometimes
  * does: a few more calls than needed, within `max`.
  * It never lowers the concurrency below a value it has kept: fewer calls
  * than needed is what costs an epoch, a few more only hold memory, which
