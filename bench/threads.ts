@@ -5,7 +5,7 @@
 // and cores busy. Threads are shown by id and name: the JPEG decodes run on `tfpipe-decode`
 // threads (tfpipe's own since the tenth session; before, libuv's pool, the four threads at ~0.4 s
 // each in the seventh session's runs), V8's helpers and TensorFlow's intra-op pool come as `node`.
-// usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only]
+// usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only] [--concurrency 16|auto]
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -13,9 +13,11 @@ import * as tf from '@tensorflow/tfjs'
 import { threadCpuSeconds, threadIds, threadName } from './measure.js'
 import { batch, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
 
-const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { epochs: { type: 'string', default: '4' }, 'input-only': { type: 'boolean', default: false } } })
+const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { epochs: { type: 'string', default: '4' }, 'input-only': { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' } } })
 const corpus = positionals[0]
-if (corpus === undefined) throw new Error('usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only]')
+if (corpus === undefined) throw new Error('usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only] [--concurrency 16|auto]')
+const concurrency = o.concurrency === 'auto' ? 'auto' : Number(o.concurrency)
+if (concurrency !== 'auto' && !(Number.isInteger(concurrency) && concurrency > 0)) throw new Error(`--concurrency must be a positive integer or auto, got ${o.concurrency}`)
 const epochs = Number(o.epochs)
 await useBestBackend()
 
@@ -44,7 +46,7 @@ function report(label: string, a: Sample, b: Sample): void {
 }
 
 const rows = csv(join(corpus, 'labels.csv'))
-const data = pipe(rows, shuffle('all', { seed: 1 }), map(imageSample({ size: [224, 224] }), { concurrency: 16 }), batch(32)).pipe(prefetch(2))
+const data = pipe(rows, shuffle('all', { seed: 1 }), map(imageSample({ size: [224, 224] }), { concurrency }), batch(32)).pipe(prefetch(2))
 if (o['input-only']) {
   for (let e = 0; e < epochs; e++) {
     const a = sample()
