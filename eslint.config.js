@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'docs/.vitepress/cache/', 'docs/.vitepress/dist/', 'bench/results/', 'node_modules/'] },
+  { ignores: ['dist/', 'docs/.vitepress/cache/', 'docs/.vitepress/dist/', 'bench/results/', 'bench/build/', 'node_modules/'] },
   ...tseslint.configs.recommended,
   {
     rules: {
