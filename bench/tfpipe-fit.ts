@@ -88,6 +88,10 @@ function autotuned(): Record<string, unknown> {
 }
 
 const times: number[] = []
+// The whole process's CPU time over each epoch (every thread's), in seconds.
+const cpus: number[] = []
+// The whole process's CPU time (every thread's) since `from`, in seconds.
+const cpuSince = (from: NodeJS.CpuUsage) => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6 }
 let waitShare: number[] | undefined
 // One epoch of the input pipeline alone, in seconds.
 const inputEpoch = async (ds: typeof data) => {
@@ -103,8 +107,6 @@ if (o.overlap !== undefined) {
   await fit(model, fromMemory, { epochs: 1, verbose: 0 }) // fills the cache (and warms up the model)
   await fit(model, fromPipeline, { epochs: 1, verbose: 0 }) // warms up the pipeline's epoch
   const kinds = ['fit', 'inMemory', 'inputOnly'] as const
-  // The whole process's CPU time (every thread's), over the epoch and what fit does around it.
-  const cpuSeconds = (from: NodeJS.CpuUsage) => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6 }
   // The main thread's CPU time (NaN where /proc is missing).
   const mainTicks = () => { try { return threadCpuSeconds(process.pid) } catch { return NaN } }
   const epoch = async (kind: typeof kinds[number]) => {
@@ -112,10 +114,10 @@ if (o.overlap !== undefined) {
     const main0 = mainTicks()
     if (kind === 'inputOnly') {
       const seconds = await inputEpoch(fromPipeline)
-      return { seconds, cpu: cpuSeconds(cpu0), main: mainTicks() - main0 }
+      return { seconds, cpu: cpuSince(cpu0), main: mainTicks() - main0 }
     }
     const h = await fit(model, kind === 'fit' ? fromPipeline : fromMemory, { epochs: 1, verbose: 0 })
-    return { seconds: h.stats.epochSeconds[0] as number, waitShare: h.stats.waitShare[0] as number, cpu: cpuSeconds(cpu0), main: mainTicks() - main0 }
+    return { seconds: h.stats.epochSeconds[0] as number, waitShare: h.stats.waitShare[0] as number, cpu: cpuSince(cpu0), main: mainTicks() - main0 }
   }
   const all: Array<Record<string, number>> = []
   for (let r = 0; r < rounds; r++) {
@@ -141,16 +143,22 @@ if (o.overlap !== undefined) {
   process.exit(0)
 }
 if (o['input-only']) {
-  for (let e = 0; e < epochs; e++) times.push(await inputEpoch(data))
+  for (let e = 0; e < epochs; e++) {
+    const cpu0 = process.cpuUsage()
+    times.push(await inputEpoch(data))
+    cpus.push(cpuSince(cpu0))
+  }
 } else {
   const model = cnnOrTiny()
-  const h = await fit(model, data, { epochs, verbose: 0 })
+  let cpu0 = process.cpuUsage()
+  const h = await fit(model, data, { epochs, verbose: 0, callbacks: { onEpochBegin: async () => { cpu0 = process.cpuUsage() }, onEpochEnd: async () => { cpus.push(cpuSince(cpu0)) } } })
   times.push(...h.stats.epochSeconds)
   waitShare = h.stats.waitShare
 }
 const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
+const bestAt = times.indexOf(best)
 console.log(JSON.stringify({
   jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
-  images_per_s: +(images / best).toFixed(1), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  images_per_s: +(images / best).toFixed(1), cpu_s: +(cpus[bestAt] ?? NaN).toFixed(3), epoch_cpu_s: cpus.map((c) => +c.toFixed(3)), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   tensors_left: tf.memory().numTensors, ...autotuned(), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))
