@@ -1,0 +1,139 @@
+// npm run bench:ceiling: how many images/s could any pipeline feed this fit on this machine, and
+// is 6x the Keras Sequence peer (issue #6's goal) below that? Measured side by side in one run:
+//
+// - the least CPU a JPEG decode costs: libjpeg-turbo reading each file at 1/8 scale (the entropy
+//   decoding, which every decoder of these files pays in full, and almost nothing else), in C on
+//   one thread (bench/jpeg-timing.c, thread CPU time, 400 corpus files);
+// - the training side's CPU per image: fit's epochs on batches already in memory (tfjs' step, the
+//   TensorFlow kernels on their threads, and the sink making each batch's floats), from
+//   `tfpipe-fit --in-memory` (the whole process's CPU time over its best epoch);
+// - the ceiling: cores / (the two per image), the rate at which the cores do nothing else;
+// - tfpipe's fit and its input pipeline alone (their CPU per image the same way), and the Keras
+//   Sequence and tf.data peers, their rounds taken in turn (best round).
+//
+// The ceiling assumes a decode that costs no more than its entropy decoding and a pipeline that
+// costs nothing, so any real pipeline stays below it: where 6x Keras is above the ceiling, no
+// pipeline feeding tfjs reaches the goal on this machine.
+//
+// usage: npm run bench:ceiling -- [--count 2000] [--rounds 2] [--cpus LIST]
+//   --cpus 0 runs everything under `taskset -c 0` (one core), to see how the ratios move with cores
+import { spawnSync } from 'node:child_process'
+import { availableParallelism } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { compiledFit } from './compile.js'
+
+const { values: o } = parseArgs({ options: {
+  count: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '2' }, cpus: { type: 'string' },
+} })
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const shared = resolve(root, '..', 'shared', 'bench')
+const corpus = join(root, 'bench', `corpus-${o.count}`)
+if (!existsSync(join(corpus, 'labels.csv'))) throw new Error(`bench:ceiling: ${corpus} does not exist (npm run bench -- --count ${o.count} makes it)`)
+const rounds = Number(o.rounds)
+if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`bench:ceiling: --rounds must be a positive integer, got ${o.rounds}`)
+
+// --cpus: every command runs under taskset, and the cores are the CPUs listed.
+function cpuList(list: string): number {
+  let n = 0
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim())
+    if (m === null) throw new Error(`bench:ceiling: --cpus takes a list like 0 or 0,1 or 0-3, got ${list}`)
+    n += m[2] === undefined ? 1 : Number(m[2]) - Number(m[1]) + 1
+  }
+  return n
+}
+const cores = o.cpus === undefined ? availableParallelism() : cpuList(o.cpus)
+if (o.cpus !== undefined && spawnSync('taskset', ['-V']).status !== 0) throw new Error('bench:ceiling: --cpus needs taskset (util-linux)')
+const pinned = (cmd: string, args: string[]): [string, string[]] => o.cpus === undefined ? [cmd, args] : ['taskset', ['-c', o.cpus, cmd, ...args]]
+
+function run(cmd: string, args: string[], what: string, env: Record<string, string> = {}): Record<string, unknown> | undefined {
+  process.stderr.write(`bench:ceiling: ${what} ...\n`)
+  const [c, a] = pinned(cmd, args)
+  const r = spawnSync(c, a, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env } })
+  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
+  if (r.status !== 0 || line === undefined) {
+    process.stderr.write(`bench:ceiling: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
+    return undefined
+  }
+  return JSON.parse(line) as Record<string, unknown>
+}
+const num = (r: Record<string, unknown> | undefined, key: string) => Number(r?.[key] ?? NaN)
+
+// 1. The decode's floor, in C: the first 400 files of the corpus.
+const timing = join(root, 'bench', 'results', 'jpeg-timing')
+mkdirSync(join(root, 'bench', 'results'), { recursive: true })
+const cc = spawnSync('cc', ['-O3', '-DTFPIPE_JPEG_NO_NAPI', '-o', timing, join(root, 'bench', 'jpeg-timing.c'), '-ljpeg', '-lm'], { encoding: 'utf8' })
+if (cc.status !== 0) throw new Error(`bench:ceiling: building bench/jpeg-timing.c failed (it needs cc and libjpeg-turbo's headers): ${cc.stderr.trim().split('\n').slice(0, 3).join(' | ')}`)
+const files = readFileSync(join(corpus, 'labels.csv'), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, 400).map((l) => join(corpus, l.split(',')[0] as string))
+const floor = run(timing, files, 'the decode at 1/8 scale (the entropy decoding), 400 files', { TFPIPE_JPEG_MIN_LEFT: '0.1' })
+const decode = run(timing, files, "tfpipe's decode and resize to 224x224, 400 files")
+
+// 2. The training side, and 3. the fits and peers: every row's rounds in turn.
+const fitJs = await compiledFit(root)
+const node = process.execPath
+const setup = spawnSync('bash', [join(shared, 'setup_python_peer.sh')], { encoding: 'utf8' })
+const python = setup.status === 0 ? setup.stdout.trim().split('\n').pop() : undefined
+if (python === undefined) process.stderr.write('bench:ceiling: no Python peer environment; the Keras and tf.data peers are left out\n')
+const common = ['--size', '224', '--batch', '32', '--epochs', '3']
+type Row = { name: string, cmd: string, args: string[] }
+const rows: Row[] = [
+  { name: 'tfpipe fit', cmd: node, args: [fitJs, corpus, ...common] },
+  { name: 'tfpipe input pipeline alone', cmd: node, args: [fitJs, corpus, ...common, '--input-only'] },
+  { name: 'tfpipe fit on batches in memory (the training side)', cmd: node, args: [fitJs, corpus, ...common, '--in-memory'] },
+  ...(python === undefined ? [] : [
+    { name: 'Keras Sequence, workers=2', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'] },
+    { name: 'tf.data AUTOTUNE', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] },
+  ]),
+]
+const best = new Map<string, Record<string, unknown>>()
+const perRound: Array<Record<string, number>> = []
+for (let k = 0; k < rounds; k++) {
+  const round: Record<string, number> = {}
+  for (const row of rows) {
+    const got = run(row.cmd, row.args, `${row.name} (round ${k + 1} of ${rounds})`)
+    round[row.name] = num(got, 'images_per_s')
+    const kept = best.get(row.name)
+    if (got !== undefined && (kept === undefined || num(got, 'images_per_s') > num(kept, 'images_per_s'))) best.set(row.name, got)
+  }
+  perRound.push(round)
+}
+
+// CPU per image of a tfpipe row: its best round's CPU over its best epoch.
+const cpuMs = (name: string) => { const r = best.get(name); return (num(r, 'cpu_s') / num(r, 'images')) * 1000 }
+const ms = {
+  decodeFloor: num(floor, 'decode_cpu_ms'),
+  tfpipeDecode: num(decode, 'decode_and_resize_cpu_ms'),
+  training: cpuMs('tfpipe fit on batches in memory (the training side)'),
+  inputPipeline: cpuMs('tfpipe input pipeline alone'),
+  fit: cpuMs('tfpipe fit'),
+}
+const ceiling = (cores * 1000) / (ms.decodeFloor + ms.training)
+const ips = (name: string) => num(best.get(name), 'images_per_s')
+const keras = ips('Keras Sequence, workers=2')
+
+console.log(`\n${o.count} JPEGs of 500x375 -> 224x224, batch 32, tiny model, ${cores} core${cores === 1 ? '' : 's'}${o.cpus === undefined ? '' : ` (taskset -c ${o.cpus})`}, one run, ${new Date().toISOString()}`)
+console.log('| CPU per image | ms |')
+console.log('|---|---|')
+console.log(`| the least a decode costs (libjpeg at 1/8 scale: the entropy decoding) | ${ms.decodeFloor.toFixed(3)} |`)
+console.log(`| tfpipe's decode and resize (C, one thread) | ${ms.tfpipeDecode.toFixed(3)} |`)
+console.log(`| the training side (fit on batches in memory, every thread) | ${ms.training.toFixed(3)} |`)
+console.log(`| tfpipe's input pipeline alone (every thread) | ${ms.inputPipeline.toFixed(3)} |`)
+console.log(`| tfpipe's fit (every thread) | ${ms.fit.toFixed(3)} |`)
+console.log(`\nceiling: ${cores} cores / (${ms.decodeFloor.toFixed(3)} + ${ms.training.toFixed(3)} ms) = ${ceiling.toFixed(0)} images/s`)
+console.log('| pipeline | images/s (best round) | ceiling / this | tfpipe fit / this | every round |')
+console.log('|---|---|---|---|---|')
+for (const row of rows) {
+  const r = ips(row.name)
+  // The ceiling is a bound on a fit's rate: against the pipeline alone or the training side alone it means nothing.
+  const bounded = row.name === 'tfpipe fit' || row.cmd !== node
+  console.log(`| ${row.name} | ${r.toFixed(0)} | ${bounded ? `${(ceiling / r).toFixed(2)}x` : ''} | ${(ips('tfpipe fit') / r).toFixed(2)}x | ${perRound.map((x) => (x[row.name] ?? NaN).toFixed(0)).join(', ')} |`)
+}
+if (Number.isFinite(keras)) {
+  console.log(`\n6x the Keras Sequence peer: ${(6 * keras).toFixed(0)} images/s, ${(6 * keras / ceiling).toFixed(2)}x the ceiling (${6 * keras > ceiling ? 'above it: out of reach here for any pipeline whose decode costs at least the entropy decoding, feeding this training side' : 'below it'}); tfpipe's fit is at ${(ips('tfpipe fit') / ceiling).toFixed(2)}x the ceiling`)
+}
+const out = join(root, 'bench', 'results', `ceiling-${o.count}${o.cpus === undefined ? '' : `-cpus${o.cpus.replace(/[^0-9]+/g, '_')}`}.json`)
+writeFileSync(out, JSON.stringify({ count: Number(o.count), cores, cpus: o.cpus ?? null, date: new Date().toISOString(), msPerImage: ms, ceiling, best: Object.fromEntries(best), rounds: perRound, floor, decode }, null, 2))
+console.log(`\nwritten: ${out}`)
