@@ -7,15 +7,34 @@ export interface BackendInfo {
   readonly native: boolean
   /** Why the native backend is not in use, when it is not. */
   readonly reason?: string
+  /**
+   * The intra-op thread count TensorFlow started with, when it was set (by
+   * `intraOpThreads` or `TF_NUM_INTRAOP_THREADS`) as this call loaded it. Undefined means TensorFlow's
+   * own choice, or that TensorFlow was already loaded.
+   */
+  readonly intraOpThreads?: number
 }
 
 export interface BackendOptions {
-  /** Where the one warning goes. Default: `process.emitWarning`. */
+  /** Where warnings go (the fallback's one, and intraOpThreads' when it is ignored). Default: `process.emitWarning`. */
   readonly warn?: (message: string) => void
   /** Loads `@tensorflow/tfjs-node` (injected by specs to simulate a missing binding). */
   readonly loadNative?: () => Promise<unknown>
   /** Forget the previous choice and decide again (specs). */
   readonly fresh?: boolean
+  /**
+   * How many threads TensorFlow splits each kernel's work across (its intra-op
+   * pool). Default: TensorFlow's own, one per core. tfpipe sets
+   * `TF_NUM_INTRAOP_THREADS` before it loads `@tensorflow/tfjs-node`, so this only
+   * takes effect on the call that loads it. If TensorFlow is already loaded, or
+   * the environment sets `TF_NUM_INTRAOP_THREADS` to another value, you get one
+   * warning and the setting already in force stays.
+   * With few cores, where the decode threads and the model share them, 1 can be
+   * faster: on 2 cores, the bench's fit gained about 10% and a small CNN's epoch
+   * about 7% (docs/performance.md, "TensorFlow's intra-op threads"). A large model on many
+   * cores wants TensorFlow's default.
+   */
+  readonly intraOpThreads?: number
 }
 
 let chosen: Promise<BackendInfo> | undefined
@@ -30,8 +49,29 @@ let warned = false
  * Errors: never rejects for a missing binding (that is the fallback); rejects only if no backend at all can start.
  */
 export function useBestBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  const { intraOpThreads } = options
+  if (intraOpThreads !== undefined) {
+    if (!Number.isInteger(intraOpThreads) || intraOpThreads < 1) {
+      throw new RangeError(`useBestBackend: intraOpThreads must be a positive integer, got ${String(intraOpThreads)}`)
+    }
+    setIntraOpThreads(intraOpThreads, options.warn ?? backendWarning)
+  }
   if (chosen === undefined || options.fresh === true) chosen = choose(options)
   return chosen
+}
+
+const backendWarning = (m: string) => process.emitWarning(m, 'TfpipeBackendWarning')
+
+// TensorFlow reads TF_NUM_INTRAOP_THREADS once, when tfjs-node makes its context as it loads.
+function setIntraOpThreads(n: number, warn: (message: string) => void): void {
+  const env = process.env.TF_NUM_INTRAOP_THREADS
+  if (env !== undefined && env !== String(n)) {
+    warn(`tfpipe: intraOpThreads ${n} is ignored: the environment sets TF_NUM_INTRAOP_THREADS=${env}, which TensorFlow uses.`)
+  } else if (tf.findBackendFactory('tensorflow') !== null) {
+    if (env === undefined) warn(`tfpipe: intraOpThreads ${n} is ignored: TensorFlow is already loaded (@tensorflow/tfjs-node was imported, or useBestBackend or fit ran, before this call) and keeps its thread count. Call useBestBackend({ intraOpThreads }) first, or set TF_NUM_INTRAOP_THREADS.`)
+  } else {
+    process.env.TF_NUM_INTRAOP_THREADS = String(n)
+  }
 }
 
 /**
@@ -44,14 +84,17 @@ export function activeBackend(): string {
 }
 
 async function choose(options: BackendOptions): Promise<BackendInfo> {
-  const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'TfpipeBackendWarning'))
+  const warn = options.warn ?? backendWarning
   if (process.env.TFPIPE_BACKEND !== undefined && process.env.TFPIPE_BACKEND !== 'tensorflow') {
     await tf.setBackend(process.env.TFPIPE_BACKEND)
     await tf.ready()
     return { name: tf.getBackend(), native: false, reason: `TFPIPE_BACKEND=${process.env.TFPIPE_BACKEND}` }
   }
   let reason: string | undefined
+  let intraOpThreads: number | undefined
   if (tf.findBackendFactory('tensorflow') === null) {
+    const env = Number(process.env.TF_NUM_INTRAOP_THREADS)
+    if (Number.isInteger(env) && env > 0) intraOpThreads = env
     try {
       await (options.loadNative ?? (() => import('@tensorflow/tfjs-node')))()
     } catch (err) {
@@ -63,7 +106,7 @@ async function choose(options: BackendOptions): Promise<BackendInfo> {
   }
   if (reason === undefined && await tf.setBackend('tensorflow')) {
     await tf.ready()
-    return { name: 'tensorflow', native: true }
+    return intraOpThreads === undefined ? { name: 'tensorflow', native: true } : { name: 'tensorflow', native: true, intraOpThreads }
   }
   reason ??= 'the tensorflow backend failed to start'
   await tf.setBackend('cpu')

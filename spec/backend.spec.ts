@@ -1,4 +1,6 @@
 import { describe, it } from 'node:test'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
 import * as tf from '@tensorflow/tfjs'
 import { useBestBackend } from '../lib/index.js'
@@ -43,6 +45,71 @@ describe('backend', () => {
     } finally {
       if (factory !== null) tf.registerBackend('tensorflow', factory, 3)
       await useBestBackend({ fresh: true, warn: () => undefined })
+    }
+  })
+})
+
+describe('backend: intraOpThreads', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/intra-op-threads.ts', import.meta.url))
+  const child = (arg: string, env: Record<string, string> = {}) => {
+    const base = { ...process.env }
+    delete base.TF_NUM_INTRAOP_THREADS
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fixture, arg], { encoding: 'utf8', timeout: 60_000, env: { ...base, TF_CPP_MIN_LOG_LEVEL: '3', ...env } })
+    assert.equal(r.status, 0, r.stderr)
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'))
+    return JSON.parse(line ?? '{}') as { info: { name: string, intraOpThreads?: number }, env: string | null, threads: number | null, warnings: string[] }
+  }
+
+  it('rejects a count that is not a positive integer, before loading anything', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(() => useBestBackend({ intraOpThreads: bad }), { name: 'RangeError', message: `useBestBackend: intraOpThreads must be a positive integer, got ${String(bad)}` })
+    }
+  })
+
+  it('starts TensorFlow with that many intra-op threads when it is the call that loads it', () => {
+    const one = child('1')
+    const three = child('3')
+    assert.deepEqual([one.env, three.env], ['1', '3'])
+    assert.deepEqual([one.warnings, three.warnings], [[], []])
+    if (one.info.name === 'tensorflow') {
+      assert.deepEqual([one.info.intraOpThreads, three.info.intraOpThreads], [1, 3])
+      // The pool's threads are made when TensorFlow starts: two more for 3 than for 1.
+      if (one.threads !== null && three.threads !== null) assert.equal(three.threads - one.threads, 2)
+    } else {
+      assert.ok(!requireNative, `native backend required, got ${one.info.name}`)
+    }
+    const plain = child('default')
+    assert.equal(plain.env, null)
+    assert.equal(plain.info.intraOpThreads, undefined)
+  })
+
+  it('leaves TF_NUM_INTRAOP_THREADS from the environment in force, with one warning', () => {
+    const r = child('1', { TF_NUM_INTRAOP_THREADS: '2' })
+    assert.equal(r.env, '2')
+    assert.equal(r.warnings.length, 1)
+    assert.match(r.warnings[0] ?? '', /intraOpThreads 1 is ignored: the environment sets TF_NUM_INTRAOP_THREADS=2/)
+    if (r.info.name === 'tensorflow') assert.equal(r.info.intraOpThreads, 2)
+  })
+
+  it('warns once and changes nothing when TensorFlow is already loaded', async () => {
+    const info = await useBestBackend({ warn: () => undefined })
+    const saved = process.env.TF_NUM_INTRAOP_THREADS
+    delete process.env.TF_NUM_INTRAOP_THREADS
+    try {
+      const warnings: string[] = []
+      await useBestBackend({ intraOpThreads: 7, warn: (m) => warnings.push(m) })
+      if (info.name === 'tensorflow') {
+        assert.equal(process.env.TF_NUM_INTRAOP_THREADS, undefined)
+        assert.equal(warnings.length, 1)
+        assert.match(warnings[0] ?? '', /intraOpThreads 7 is ignored: TensorFlow is already loaded/)
+      } else {
+        // No TensorFlow in this process: the setting waits for whoever loads it.
+        assert.equal(process.env.TF_NUM_INTRAOP_THREADS, '7')
+        assert.deepEqual(warnings, [])
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TF_NUM_INTRAOP_THREADS
+      else process.env.TF_NUM_INTRAOP_THREADS = saved
     }
   })
 })
