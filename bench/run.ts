@@ -57,6 +57,9 @@ const rows: Row[] = [
   { name: "tfpipe fit, map concurrency 'auto'", what: 'tfpipe fit, concurrency auto', cmd: node, args: [fitJs, corpus, ...common, '--concurrency', 'auto'] },
   // The same with libjpeg's fast integer IDCT, the one tf.data's decode_jpeg uses by default (less accurate).
   { name: "tfpipe fit, dctMethod 'fast' (tf.io.decode_jpeg's default IDCT)", what: 'tfpipe fit, fast IDCT', cmd: node, args: [fitJs, corpus, ...common, '--dct', 'fast'] },
+  // The same with TensorFlow's intra-op pool at one thread (useBestBackend({ intraOpThreads: 1 })): on 2 cores
+  // its threads and the decode threads share the cores (docs/performance.md, "TensorFlow's intra-op threads").
+  { name: 'tfpipe fit, TensorFlow intra-op threads 1', what: 'tfpipe fit, intra-op threads 1', cmd: node, args: [fitJs, corpus, ...common, '--intra-op', '1'] },
   // The same with the JPEG fast path off (sharp decodes): what the fast path is worth, side by side.
   { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', what: 'tfpipe fit with sharp', cmd: node, args: [fitJs, corpus, ...common], env: { TFPIPE_JPEG: 'sharp' } },
   // The same fit from the TypeScript source under tsx (how a .ts training script is often run): the loader's cost.
@@ -115,7 +118,12 @@ console.log(`\noverlap (CNN, 96x96): fit epoch ${sec(overlap.fit).toFixed(2)} s;
 // median of the rounds' ratios is the steadier figure (and a harder one than the best of each alone).
 // With map's concurrency 16 as above, 64 (two batches' decodes in flight while a step holds the main
 // thread), and 'auto' (chosen during the two warm-up epochs and carried on through the rounds).
-const alternating = ['16', '64', 'auto'].map((c) => ({ concurrency: c, r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', '--concurrency', c], `overlap, one process, concurrency ${c}`) }))
+// Last, 64 again with TensorFlow's intra-op pool at one thread.
+const variants: Array<[concurrency: string, intraOp: string | undefined]> = [['16', undefined], ['64', undefined], ['auto', undefined], ['64', '1']]
+const alternating = variants.map(([c, intra]) => ({
+  concurrency: `${c}${intra === undefined ? '' : `, TensorFlow intra-op threads ${intra}`}`,
+  r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', '--concurrency', c, ...(intra === undefined ? [] : ['--intra-op', intra])], `overlap, one process, concurrency ${c}${intra === undefined ? '' : `, intra-op threads ${intra}`}`),
+}))
 for (const { concurrency, r } of alternating) {
   const m = r?.median as Record<string, number> | undefined
   if (m === undefined) { console.log(`overlap in one process, concurrency ${concurrency}: failed`); continue }

@@ -3,7 +3,8 @@
 // with tfpipe's pipeline: csv -> shuffle -> map(decode) -> batch -> prefetch -> fit (the sink stacks
 // each batch's images straight into the floats it hands TensorFlow; --collate adds collate() before prefetch).
 // usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto [--max-concurrency 64]] [--kernel linear]
-//        [--input-only | --in-memory | --overlap ROUNDS] [--model tiny|cnn] [--collate] [--dct accurate|fast]
+//        [--input-only | --in-memory | --overlap ROUNDS] [--model tiny|cnn] [--collate] [--dct accurate|fast] [--intra-op N]
+// --intra-op N: useBestBackend({ intraOpThreads: N }), TensorFlow's intra-op threads (default: its own, one per core)
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
 // --overlap ROUNDS: in one process and one model, ROUNDS rounds of three epochs taken in turn (the order
 // rotating from round to round): fit from the pipeline, fit on the same batches held in memory, and the
@@ -28,6 +29,7 @@ const { values: o, positionals } = parseArgs({
     model: { type: 'string', default: 'tiny' },
     collate: { type: 'boolean', default: false },
     dct: { type: 'string', default: 'accurate' },
+    'intra-op': { type: 'string' },
   },
 })
 const corpus = positionals[0]
@@ -35,7 +37,7 @@ if (corpus === undefined) throw new Error('usage: tfpipe-fit.ts CORPUS')
 const size = Number(o.size)
 const batchSize = Number(o.batch)
 const epochs = Number(o.epochs)
-const backend = await useBestBackend()
+const backend = await useBestBackend(o['intra-op'] === undefined ? {} : { intraOpThreads: Number(o['intra-op']) })
 
 const rows = csv(join(corpus, 'labels.csv'))
 let images = 0
@@ -135,7 +137,7 @@ if (o.overlap !== undefined) {
   }
   const of = (k: string) => all.map((r) => r[k] as number)
   console.log(JSON.stringify({
-    peer: 'tfpipe-overlap', model: o.model, size, backend: backend.name, images, rounds: all,
+    peer: 'tfpipe-overlap', model: o.model, size, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, images, rounds: all,
     median: Object.fromEntries(Object.keys(all[0] ?? {}).map((key) => [key, median(of(key))])),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), tensors_left: tf.memory().numTensors,
     ...autotuned(),
@@ -158,7 +160,7 @@ if (o['input-only']) {
 const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 const bestAt = times.indexOf(best)
 console.log(JSON.stringify({
-  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, images, epoch_s: +best.toFixed(3),
+  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), cpu_s: +(cpus[bestAt] ?? NaN).toFixed(3), epoch_cpu_s: cpus.map((c) => +c.toFixed(3)), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   tensors_left: tf.memory().numTensors, ...autotuned(), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))
