@@ -118,12 +118,7 @@ console.log(`\noverlap (CNN, 96x96): fit epoch ${sec(overlap.fit).toFixed(2)} s;
 // median of the rounds' ratios is the steadier figure (and a harder one than the best of each alone).
 // With map's concurrency 16 as above, 64 (two batches' decodes in flight while a step holds the main
 // thread), and 'auto' (chosen during the two warm-up epochs and carried on through the rounds).
-// Last, 64 again with TensorFlow's intra-op pool at one thread.
-const variants: Array<[concurrency: string, intraOp: string | undefined]> = [['16', undefined], ['64', undefined], ['auto', undefined], ['64', '1']]
-const alternating = variants.map(([c, intra]) => ({
-  concurrency: `${c}${intra === undefined ? '' : `, TensorFlow intra-op threads ${intra}`}`,
-  r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', '--concurrency', c, ...(intra === undefined ? [] : ['--intra-op', intra])], `overlap, one process, concurrency ${c}${intra === undefined ? '' : `, intra-op threads ${intra}`}`),
-}))
+const alternating = ['16', '64', 'auto'].map((c) => ({ concurrency: c, r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', '--concurrency', c], `overlap, one process, concurrency ${c}`) }))
 for (const { concurrency, r } of alternating) {
   const m = r?.median as Record<string, number> | undefined
   if (m === undefined) { console.log(`overlap in one process, concurrency ${concurrency}: failed`); continue }

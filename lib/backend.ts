@@ -29,10 +29,11 @@ export interface BackendOptions {
    * takes effect on the call that loads it. If TensorFlow is already loaded, or
    * the environment sets `TF_NUM_INTRAOP_THREADS` to another value, you get one
    * warning and the setting already in force stays.
-   * With few cores, where the decode threads and the model share them, 1 can be
-   * faster: on 2 cores, the bench's fit gained about 10% and a small CNN's epoch
-   * about 7% (docs/performance.md, "TensorFlow's intra-op threads"). A large model on many
-   * cores wants TensorFlow's default.
+   * With few cores, where the decode threads and the model share them, 1 spares
+   * the cores the pool's threads spend beside the calling thread; on 2 cores it
+   * gained a few percent, inside the noise of single runs (docs/performance.md,
+   * "TensorFlow's intra-op threads"). A large model on many cores wants
+   * TensorFlow's default.
    */
   readonly intraOpThreads?: number
 }
