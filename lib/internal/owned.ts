@@ -8,11 +8,13 @@ import type { AnyIterable } from '../types.js'
  * A sample is owned when `map` made it with a producer (`imageSample`'s
  * function) and it has since passed only through stages that neither keep an
  * item beyond their pass nor hand one to user code (`trust`: batch, prefetch,
- * shuffle, take, skip, shard). Every other way out takes the mark off first:
+ * shuffle, take, skip, shard; and collate, which frees the bytes itself once it
+ * has stacked them). Every other way out takes the mark off first:
  * any other stage (user stages, `map`/`filter`/`tap` with user functions,
  * `cache`, `zip`, ...) gets its input through `disowned`, and so does a user's
  * own iteration of a dataset (`Dataset.iterate`, `for await`). Only fit's,
- * evaluate's and predict's feeds read a dataset with the marks kept.
+ * evaluate's and predict's feeds read a dataset with the marks kept (and collate
+ * its input).
  *
  * Freeing detaches the buffer: were a mark ever wrong, whoever kept the sample
  * would find an empty array (a shape error naming it), never other pixels.

@@ -1,6 +1,8 @@
 import { defineOperator, sameSize, type Operator } from '../types.js'
 import { assertOneOf } from '../internal/validate.js'
 import { affineOf, type Normalize } from '../image/decode.js'
+import { releaseBytes } from '../image/native-jpeg.js'
+import { releaseOwned, trust } from '../internal/owned.js'
 
 /** A typed array with its shape: what travels through a pipeline instead of a tensor. */
 export interface TensorData {
@@ -48,15 +50,26 @@ export interface CollateOptions {
  * `fit`, `evaluate` and `predict` also take the arrays of samples themselves and
  * stack them at the sink, straight into the floats TensorFlow copies: collate is
  * for when you want the stacked arrays in the pipeline (to cache or send them).
+ * Like `fit`'s sink, it frees a decoded image's bytes once they are stacked,
+ * instead of leaving them to V8's next collection, when only the pipeline can
+ * reach the sample: made by `map(imageSample(...))` and passed since only
+ * through `batch`, `shuffle`, `prefetch`, `take`, `skip` or `shard`.
  * @example pipe(imageFolder('data'), map(loadSample), batch(32), collate(), prefetch(2))
  * Errors: a sample whose shape or kind differs from the batch's first sample raises an error naming both.
  * Cancellation: as its source.
  */
 export function collate(options: CollateOptions = {}): Operator<readonly Sample[], Batch> {
   if (options.normalize !== undefined && typeof options.normalize !== 'object') assertOneOf('collate', 'normalize', options.normalize, ['unit', 'symmetric', 'none'])
-  return defineOperator('collate', sameSize, async function* collateOperator(source) {
-    for await (const samples of source) yield collateSamples(samples, options)
-  })
+  // Trusted with owned samples (lib/internal/owned.ts): it keeps none beyond its pass and hands none
+  // to user code, and once a batch is stacked into arrays of its own their decoded bytes are freed
+  // at once rather than at V8's next collection.
+  return trust(defineOperator('collate', sameSize, async function* collateOperator(source) {
+    for await (const samples of source) {
+      const stacked = collateSamples(samples, options)
+      releaseOwned(samples, releaseBytes)
+      yield stacked
+    }
+  }))
 }
 
 /**

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import * as tf from '@tensorflow/tfjs'
-import { batch, cache, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, tap, toArray, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
+import { batch, cache, collate, collateSamples, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, tap, toArray, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
 import { minReleaseBytes, ownedStats } from '../../lib/internal/owned.js'
 import { releaseBytes } from '../../lib/image/native-jpeg.js'
 
@@ -109,5 +109,30 @@ describe('releaseBytes', () => {
     const part = new Uint8Array(new ArrayBuffer(16), 4)
     assert.equal(releaseBytes(part), false)
     assert.equal(part.length, 12)
+  })
+})
+
+describe('collate frees the bytes of samples only the pipeline holds', () => {
+  it('frees each image once stacked, and its batches keep every value', async () => {
+    const before = ownedStats().released
+    const batches = await toArray(pipe(imageFolder(root), load(), batch(4), collate(), prefetch(1)))
+    // The decodes are the addon's only where it is built (always in CI); sharp's bytes are left to V8.
+    assert.equal(ownedStats().released - before, built ? 12 : 0)
+    assert.equal(batches.length, 3)
+    // The reference: the same images decoded and stacked by a pipeline that keeps its samples (toArray first).
+    const kept = await toArray(pipe(imageFolder(root), load()))
+    const expected = collateSamples(kept)
+    const got = new Uint8Array(batches.flatMap((b) => [...(b.xs as TensorData).data]))
+    assert.deepEqual([...got], [...(expected.xs as TensorData).data])
+    assert.ok(kept.every((s) => bytesOf(s) === pixels))
+  })
+
+  it('leaves them whole when a tap before it keeps the samples', async () => {
+    const kept: Sample[] = []
+    const before = ownedStats().released
+    await toArray(pipe(imageFolder(root), load(), tap((s: Sample) => { kept.push(s) }), batch(4), collate()))
+    assert.equal(kept.length, 12)
+    assert.ok(kept.every((s) => bytesOf(s) === pixels))
+    assert.equal(ownedStats().released, before)
   })
 })
