@@ -3,7 +3,7 @@ import { useBestBackend } from '../backend.js'
 import { assertInteger, assertSignal } from '../internal/validate.js'
 import { from } from '../sources/from.js'
 import { fromSequence, isSequence } from '../sources/sequence.js'
-import { Dataset } from '../dataset.js'
+import { Dataset, iterateOwned } from '../dataset.js'
 import { Feed, type DataSource } from './feed.js'
 import { toTensors } from './tensors.js'
 import type { TensorData } from '../tensors/collate.js'
@@ -109,7 +109,9 @@ export function toTfDataset(data: DataSource): tf.data.Dataset<tf.TensorContaine
   const ds = isSequence(data) ? fromSequence(data) : data instanceof Dataset ? data : from(data)
   let epoch = 0
   return tf.data.generator(() => {
-    const it = ds.iterate({ epoch: epoch++ })
+    // Its consumer gets tensors, never the samples: read with owned marks kept, so toTensors frees
+    // each decoded image once stacked (internal/owned.ts).
+    const it = iterateOwned(ds, { epoch: epoch++ })
     return {
       next: async () => {
         const r = await it.next()

@@ -35,9 +35,11 @@ interface Making {
 export function toTensors(value: unknown, where: string, options: { readonly inPlace?: boolean } = {}): TensorBatch {
   const making: Making = { inPlace: options.inPlace === true, given: false }
   const batch = Array.isArray(value) ? collateInto(value as Sample[], {}, oneSpare(making)) : value
-  // The images' bytes are in the batch's floats now: an owned sample's are freed at once rather
-  // than at V8's next collection (internal/owned.ts; 30-35 MB of peak RSS in the bench's fit, 224x224).
-  if (making.inPlace && Array.isArray(value)) releaseOwned(value, releaseBytes)
+  // The images' bytes are in the batch's own arrays now (the in-place floats, or fresh ones): an owned
+  // sample's are freed at once rather than at V8's next collection (internal/owned.ts; 30-35 MB of
+  // peak RSS in the bench's fit, 224x224). Only readers that keep the marks (fit's feeds,
+  // toTfDataset) see owned samples.
+  if (Array.isArray(value)) releaseOwned(value, releaseBytes)
   if (batch === null || typeof batch !== 'object' || !('xs' in batch)) {
     throw new TypeError(`${where}: a batch must be { xs, ys } (typed arrays with shapes, or tensors) or an array of samples { x, y }, got ${describeValue(batch)}`)
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import * as tf from '@tensorflow/tfjs'
-import { batch, cache, collate, collateSamples, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, tap, toArray, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
+import { batch, cache, collate, collateSamples, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, tap, toArray, toTfDataset, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
 import { minReleaseBytes, ownedStats } from '../../lib/internal/owned.js'
 import { releaseBytes } from '../../lib/image/native-jpeg.js'
 
@@ -133,6 +133,36 @@ describe('collate frees the bytes of samples only the pipeline holds', () => {
     await toArray(pipe(imageFolder(root), load(), tap((s: Sample) => { kept.push(s) }), batch(4), collate()))
     assert.equal(kept.length, 12)
     assert.ok(kept.every((s) => bytesOf(s) === pixels))
+    assert.equal(ownedStats().released, before)
+  })
+})
+
+describe('toTfDataset frees the bytes of samples only the pipeline holds', () => {
+  it('frees each image once stacked into its tensors, and model.fitDataset trains on the same values', async () => {
+    const before = ownedStats().released
+    const xsSums: number[] = []
+    const ds = toTfDataset(pipe(imageFolder(root), load(), batch(4)))
+    await ds.forEachAsync((b) => {
+      const sum = (b as { xs: tf.Tensor }).xs.sum()
+      xsSums.push(sum.dataSync()[0] as number)
+      tf.dispose([sum, b as tf.TensorContainer])
+    })
+    assert.equal(ownedStats().released - before, built ? 12 : 0)
+    // The same images from a pipeline that keeps its samples, stacked by hand.
+    const kept = await toArray(pipe(imageFolder(root), load()))
+    const expected = [0, 4, 8].map((i) => kept.slice(i, i + 4).reduce((sum, s) => sum + [...(s.x as TensorData).data].reduce((a, v) => a + v * ((s.x as TensorData).scale as number), 0), 0))
+    xsSums.forEach((got, i) => assert.ok(Math.abs(got - (expected[i] as number)) < 1e-2 * (expected[i] as number), `batch ${i}: ${got} against ${expected[i]}`))
+    const m = model()
+    const h = await m.fitDataset(toTfDataset(pipe(imageFolder(root), load(), batch(4))), { epochs: 2, verbose: 0 })
+    assert.equal(h.history.loss?.length, 2)
+    m.dispose()
+  })
+
+  it('leaves them whole for a batch the user read from the dataset first', async () => {
+    const [first] = await toArray(pipe(imageFolder(root), load(), batch(4)))
+    const before = ownedStats().released
+    await toTfDataset(pipe([first as Sample[]])).forEachAsync((b) => { tf.dispose(b as tf.TensorContainer) })
+    assert.ok((first as Sample[]).every((s) => bytesOf(s) === pixels))
     assert.equal(ownedStats().released, before)
   })
 })
