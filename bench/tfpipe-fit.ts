@@ -5,6 +5,7 @@
 // usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto [--max-concurrency 64]] [--kernel linear]
 //        [--input-only | --in-memory | --overlap ROUNDS] [--model tiny|cnn] [--collate] [--dct accurate|fast] [--intra-op N]
 // --intra-op N: useBestBackend({ intraOpThreads: N }), TensorFlow's intra-op threads (default: its own, one per core)
+// --fit-dataset: tfjs' own loop, model.fitDataset(toTfDataset(pipeline)), instead of tfpipe's fit
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
 // --overlap ROUNDS: in one process and one model, ROUNDS rounds of three epochs taken in turn (the order
 // rotating from round to round): fit from the pipeline, fit on the same batches held in memory, and the
@@ -16,7 +17,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import { median, spread, threadCpuSeconds } from './measure.js'
-import { batch, cache, collate, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
+import { batch, cache, collate, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, toTfDataset, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,6 +31,7 @@ const { values: o, positionals } = parseArgs({
     collate: { type: 'boolean', default: false },
     dct: { type: 'string', default: 'accurate' },
     'intra-op': { type: 'string' },
+    'fit-dataset': { type: 'boolean', default: false },
   },
 })
 const corpus = positionals[0]
@@ -150,6 +152,14 @@ if (o['input-only']) {
     times.push(await inputEpoch(data))
     cpus.push(cpuSince(cpu0))
   }
+} else if (o['fit-dataset']) {
+  const model = cnnOrTiny()
+  let cpu0 = process.cpuUsage()
+  let t0 = performance.now()
+  await model.fitDataset(toTfDataset(data), { epochs, verbose: 0, callbacks: {
+    onEpochBegin: async () => { t0 = performance.now(); cpu0 = process.cpuUsage() },
+    onEpochEnd: async () => { times.push((performance.now() - t0) / 1000); cpus.push(cpuSince(cpu0)) },
+  } })
 } else {
   const model = cnnOrTiny()
   let cpu0 = process.cpuUsage()
@@ -160,7 +170,7 @@ if (o['input-only']) {
 const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 const bestAt = times.indexOf(best)
 console.log(JSON.stringify({
-  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, images, epoch_s: +best.toFixed(3),
+  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : o['fit-dataset'] ? 'tfpipe-fitDataset' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), cpu_s: +(cpus[bestAt] ?? NaN).toFixed(3), epoch_cpu_s: cpus.map((c) => +c.toFixed(3)), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   tensors_left: tf.memory().numTensors, ...autotuned(), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))
