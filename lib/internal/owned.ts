@@ -13,8 +13,8 @@ import type { AnyIterable } from '../types.js'
  * any other stage (user stages, `map`/`filter`/`tap` with user functions,
  * `cache`, `zip`, ...) gets its input through `disowned`, and so does a user's
  * own iteration of a dataset (`Dataset.iterate`, `for await`). Only fit's,
- * evaluate's and predict's feeds read a dataset with the marks kept (and collate
- * its input).
+ * evaluate's and predict's feeds and toTfDataset read a dataset with the marks
+ * kept (and collate its input), and each frees the bytes once stacked.
  *
  * Freeing detaches the buffer: were a mark ever wrong, whoever kept the sample
  * would find an empty array (a shape error naming it), never other pixels.
