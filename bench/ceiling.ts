@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
+import { bestOfRounds, pythonPeer, runJson, type Result, type Row } from './runs.js'
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '2' }, cpus: { type: 'string' },
@@ -35,38 +36,23 @@ if (!existsSync(join(corpus, 'labels.csv'))) throw new Error(`bench:ceiling: ${c
 const rounds = Number(o.rounds)
 if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`bench:ceiling: --rounds must be a positive integer, got ${o.rounds}`)
 
-// --cpus: every command runs under taskset, and the cores are the CPUs listed.
-function cpuList(list: string): number {
-  let n = 0
-  for (const part of list.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim())
-    if (m === null) throw new Error(`bench:ceiling: --cpus takes a list like 0 or 0,1 or 0-3, got ${list}`)
-    n += m[2] === undefined ? 1 : Number(m[2]) - Number(m[1]) + 1
-  }
-  return n
+// --cpus: every command runs under taskset; the cores are what `nproc` counts there (taskset also
+// checks the list, and says what is wrong with it).
+function pinnedCores(list: string): number {
+  const r = spawnSync('taskset', ['-c', list, 'nproc'], { encoding: 'utf8' })
+  if (r.error !== undefined) throw new Error('bench:ceiling: --cpus needs taskset (util-linux)')
+  if (r.status !== 0) throw new Error(`bench:ceiling: --cpus ${list}: ${r.stderr.trim()}`)
+  return Number(r.stdout.trim())
 }
-const cores = o.cpus === undefined ? availableParallelism() : cpuList(o.cpus)
-if (o.cpus !== undefined && spawnSync('taskset', ['-V']).status !== 0) throw new Error('bench:ceiling: --cpus needs taskset (util-linux)')
-const pinned = (cmd: string, args: string[]): [string, string[]] => o.cpus === undefined ? [cmd, args] : ['taskset', ['-c', o.cpus, cmd, ...args]]
-
-function run(cmd: string, args: string[], what: string, env: Record<string, string> = {}): Record<string, unknown> | undefined {
-  process.stderr.write(`bench:ceiling: ${what} ...\n`)
-  const [c, a] = pinned(cmd, args)
-  const r = spawnSync(c, a, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env } })
-  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
-  if (r.status !== 0 || line === undefined) {
-    process.stderr.write(`bench:ceiling: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
-    return undefined
-  }
-  return JSON.parse(line) as Record<string, unknown>
-}
-const num = (r: Record<string, unknown> | undefined, key: string) => Number(r?.[key] ?? NaN)
+const cores = o.cpus === undefined ? availableParallelism() : pinnedCores(o.cpus)
+const run = (cmd: string, args: readonly string[], what: string, env: Record<string, string> = {}): Result =>
+  o.cpus === undefined ? runJson('bench:ceiling', root, cmd, args, what, env) : runJson('bench:ceiling', root, 'taskset', ['-c', o.cpus, cmd, ...args], what, env)
+const num = (r: Result, key: string) => Number(r?.[key] ?? NaN)
 
 // 1. The decode's floor, in C: the first 400 files of the corpus.
 const timing = join(root, 'bench', 'results', 'jpeg-timing')
-mkdirSync(join(root, 'bench', 'results'), { recursive: true })
-const cc = spawnSync('cc', ['-O3', '-DTFPIPE_JPEG_NO_NAPI', '-o', timing, join(root, 'bench', 'jpeg-timing.c'), '-ljpeg', '-lm'], { encoding: 'utf8' })
-if (cc.status !== 0) throw new Error(`bench:ceiling: building bench/jpeg-timing.c failed (it needs cc and libjpeg-turbo's headers): ${cc.stderr.trim().split('\n').slice(0, 3).join(' | ')}`)
+const cc = spawnSync('npm', ['run', '-s', 'bench:jpeg:build'], { cwd: root, encoding: 'utf8' })
+if (cc.status !== 0) throw new Error(`bench:ceiling: npm run bench:jpeg:build failed (it needs cc and libjpeg-turbo's headers): ${cc.stderr.trim().split('\n').slice(0, 3).join(' | ')}`)
 const files = readFileSync(join(corpus, 'labels.csv'), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, 400).map((l) => join(corpus, l.split(',')[0] as string))
 const floor = run(timing, files, 'the decode at 1/8 scale (the entropy decoding), 400 files', { TFPIPE_JPEG_MIN_LEFT: '0.1' })
 const decode = run(timing, files, "tfpipe's decode and resize to 224x224, 400 files")
@@ -74,41 +60,31 @@ const decode = run(timing, files, "tfpipe's decode and resize to 224x224, 400 fi
 // 2. The training side, and 3. the fits and peers: every row's rounds in turn.
 const fitJs = await compiledFit(root)
 const node = process.execPath
-const setup = spawnSync('bash', [join(shared, 'setup_python_peer.sh')], { encoding: 'utf8' })
-const python = setup.status === 0 ? setup.stdout.trim().split('\n').pop() : undefined
-if (python === undefined) process.stderr.write('bench:ceiling: no Python peer environment; the Keras and tf.data peers are left out\n')
+const python = pythonPeer('bench:ceiling', shared)
 const common = ['--size', '224', '--batch', '32', '--epochs', '3']
-type Row = { name: string, cmd: string, args: string[] }
+const fitRow = 'tfpipe fit'
+const inputRow = 'tfpipe input pipeline alone'
+const trainingRow = 'tfpipe fit on batches in memory (the training side)'
 const rows: Row[] = [
-  { name: 'tfpipe fit', cmd: node, args: [fitJs, corpus, ...common] },
-  { name: 'tfpipe input pipeline alone', cmd: node, args: [fitJs, corpus, ...common, '--input-only'] },
-  { name: 'tfpipe fit on batches in memory (the training side)', cmd: node, args: [fitJs, corpus, ...common, '--in-memory'] },
+  { name: fitRow, what: fitRow, cmd: node, args: [fitJs, corpus, ...common] },
+  { name: inputRow, what: inputRow, cmd: node, args: [fitJs, corpus, ...common, '--input-only'] },
+  { name: trainingRow, what: trainingRow, cmd: node, args: [fitJs, corpus, ...common, '--in-memory'] },
   ...(python === undefined ? [] : [
-    { name: 'Keras Sequence, workers=2', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'] },
-    { name: 'tf.data AUTOTUNE', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] },
+    { name: 'Keras Sequence, workers=2', what: 'Keras Sequence peer', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'] },
+    { name: 'tf.data AUTOTUNE', what: 'tf.data peer', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] },
   ]),
 ]
-const best = new Map<string, Record<string, unknown>>()
-const perRound: Array<Record<string, number>> = []
-for (let k = 0; k < rounds; k++) {
-  const round: Record<string, number> = {}
-  for (const row of rows) {
-    const got = run(row.cmd, row.args, `${row.name} (round ${k + 1} of ${rounds})`)
-    round[row.name] = num(got, 'images_per_s')
-    const kept = best.get(row.name)
-    if (got !== undefined && (kept === undefined || num(got, 'images_per_s') > num(kept, 'images_per_s'))) best.set(row.name, got)
-  }
-  perRound.push(round)
-}
+const results = bestOfRounds(rows, rounds, (row, label) => run(row.cmd, row.args, label, row.env))
+const best = new Map(results.map(({ name, r }) => [name, r]))
 
 // CPU per image of a tfpipe row: its best round's CPU over its best epoch.
 const cpuMs = (name: string) => { const r = best.get(name); return (num(r, 'cpu_s') / num(r, 'images')) * 1000 }
 const ms = {
   decodeFloor: num(floor, 'decode_cpu_ms'),
   tfpipeDecode: num(decode, 'decode_and_resize_cpu_ms'),
-  training: cpuMs('tfpipe fit on batches in memory (the training side)'),
-  inputPipeline: cpuMs('tfpipe input pipeline alone'),
-  fit: cpuMs('tfpipe fit'),
+  training: cpuMs(trainingRow),
+  inputPipeline: cpuMs(inputRow),
+  fit: cpuMs(fitRow),
 }
 const ceiling = (cores * 1000) / (ms.decodeFloor + ms.training)
 const ips = (name: string) => num(best.get(name), 'images_per_s')
@@ -125,15 +101,16 @@ console.log(`| tfpipe's fit (every thread) | ${ms.fit.toFixed(3)} |`)
 console.log(`\nceiling: ${cores} cores / (${ms.decodeFloor.toFixed(3)} + ${ms.training.toFixed(3)} ms) = ${ceiling.toFixed(0)} images/s`)
 console.log('| pipeline | images/s (best round) | ceiling / this | tfpipe fit / this | every round |')
 console.log('|---|---|---|---|---|')
-for (const row of rows) {
-  const r = ips(row.name)
+for (const { name, rounds: each } of results) {
+  const r = ips(name)
   // The ceiling is a bound on a fit's rate: against the pipeline alone or the training side alone it means nothing.
-  const bounded = row.name === 'tfpipe fit' || row.cmd !== node
-  console.log(`| ${row.name} | ${r.toFixed(0)} | ${bounded ? `${(ceiling / r).toFixed(2)}x` : ''} | ${(ips('tfpipe fit') / r).toFixed(2)}x | ${perRound.map((x) => (x[row.name] ?? NaN).toFixed(0)).join(', ')} |`)
+  const bounded = name !== inputRow && name !== trainingRow
+  console.log(`| ${name} | ${r.toFixed(0)} | ${bounded ? `${(ceiling / r).toFixed(2)}x` : ''} | ${(ips(fitRow) / r).toFixed(2)}x | ${each.map((x) => num(x, 'images_per_s').toFixed(0)).join(', ')} |`)
 }
 if (Number.isFinite(keras)) {
-  console.log(`\n6x the Keras Sequence peer: ${(6 * keras).toFixed(0)} images/s, ${(6 * keras / ceiling).toFixed(2)}x the ceiling (${6 * keras > ceiling ? 'above it: out of reach here for any pipeline whose decode costs at least the entropy decoding, feeding this training side' : 'below it'}); tfpipe's fit is at ${(ips('tfpipe fit') / ceiling).toFixed(2)}x the ceiling`)
+  console.log(`\n6x the Keras Sequence peer: ${(6 * keras).toFixed(0)} images/s, ${(6 * keras / ceiling).toFixed(2)}x the ceiling (${6 * keras > ceiling ? 'above it: out of reach here for any pipeline whose decode costs at least the entropy decoding, feeding this training side' : 'below it'}); tfpipe's fit is at ${(ips(fitRow) / ceiling).toFixed(2)}x the ceiling`)
 }
 const out = join(root, 'bench', 'results', `ceiling-${o.count}${o.cpus === undefined ? '' : `-cpus${o.cpus.replace(/[^0-9]+/g, '_')}`}.json`)
-writeFileSync(out, JSON.stringify({ count: Number(o.count), cores, cpus: o.cpus ?? null, date: new Date().toISOString(), msPerImage: ms, ceiling, best: Object.fromEntries(best), rounds: perRound, floor, decode }, null, 2))
+mkdirSync(join(root, 'bench', 'results'), { recursive: true })
+writeFileSync(out, JSON.stringify({ count: Number(o.count), cores, cpus: o.cpus ?? null, date: new Date().toISOString(), msPerImage: ms, ceiling, results, floor, decode }, null, 2))
 console.log(`\nwritten: ${out}`)

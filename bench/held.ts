@@ -8,13 +8,12 @@
 // bench's tiny model) from the same pipeline instead, whose sink frees each image once stacked.
 // usage: tsx bench/held.ts CORPUS [--pairs 3] [--fit]
 import { spawnSync } from 'node:child_process'
-import { join } from 'node:path'
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { median } from './measure.js'
-import * as tf from '@tensorflow/tfjs'
-import { batch, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
+import { cpuSince, median } from './measure.js'
+import { benchData, tinyModel } from './workload.js'
+import { fit, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { pairs: { type: 'string', default: '3' }, child: { type: 'string' }, fit: { type: 'boolean', default: false } } })
 const corpus = positionals[0]
@@ -22,7 +21,7 @@ if (corpus === undefined) throw new Error('usage: tsx bench/held.ts CORPUS [--pa
 
 if (o.child !== undefined) {
   await useBestBackend({ warn: () => undefined })
-  const data = pipe(csv(join(corpus, 'labels.csv')), shuffle('all', { seed: 1 }), map(imageSample({ size: [224, 224] }), { concurrency: 16 }), batch(32)).pipe(prefetch(2))
+  const { data, classes } = await benchData(corpus)
   const held: unknown[] = []
   for await (const b of data) if (o.child === 'hold') held.push(b)
   let majors = 0
@@ -36,13 +35,10 @@ if (o.child !== undefined) {
   const begin = () => { c0 = process.cpuUsage(); t0 = performance.now(); m0 = majors }
   const end = async () => {
     await new Promise((r) => setImmediate(r)) // let the observer report this epoch's collections
-    const u = process.cpuUsage(c0)
-    epochs.push({ seconds: (performance.now() - t0) / 1000, cpu: (u.user + u.system) / 1e6, majors: majors - m0 })
+    epochs.push({ seconds: (performance.now() - t0) / 1000, cpu: cpuSince(c0), majors: majors - m0 })
   }
   if (o.fit) {
-    const model = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [224, 224, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
-    model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
-    await fit(model, data, { epochs: 5, verbose: 0, callbacks: { onEpochBegin: async () => { begin() }, onEpochEnd: end } })
+    await fit(tinyModel(224, classes), data, { epochs: 5, verbose: 0, callbacks: { onEpochBegin: async () => { begin() }, onEpochEnd: end } })
   } else {
     for (let e = 0; e < 5; e++) {
       begin()

@@ -8,6 +8,12 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 
+/** The whole process's CPU time (every thread's, user and system) since `from`, in seconds. */
+export function cpuSince(from: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from)
+  return (u.user + u.system) / 1e6
+}
+
 /** The standard deviation of `xs` over their median (NaN when empty). */
 export function spread(xs: readonly number[]): number {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
+import { bestOfRounds, pythonPeer, runJson, type Result, type Row } from './runs.js'
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, epochs: { type: 'string', default: '3' },
@@ -23,23 +24,9 @@ if (!existsSync(shared)) throw new Error(`bench: ${shared} not found (the shared
 const corpus = join(root, 'bench', `corpus-${o.count}`)
 const common = ['--size', o.size, '--batch', o.batch, '--epochs', o.epochs]
 
-function run(cmd: string, args: string[], what: string, env: Record<string, string> = {}): Record<string, unknown> | undefined {
-  process.stderr.write(`bench: ${what} ...\n`)
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env } })
-  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
-  if (r.status !== 0 || line === undefined) {
-    process.stderr.write(`bench: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
-    return undefined
-  }
-  return JSON.parse(line) as Record<string, unknown>
-}
+const run = (cmd: string, args: readonly string[], what: string, env: Record<string, string> = {}): Result => runJson('bench', root, cmd, args, what, env)
 
-let python: string | undefined
-if (!o['no-python']) {
-  const setup = spawnSync('bash', [join(shared, 'setup_python_peer.sh')], { encoding: 'utf8' })
-  python = setup.status === 0 ? setup.stdout.trim().split('\n').pop() : undefined
-  if (python === undefined) process.stderr.write(`bench: no Python peer environment (${setup.stderr.trim().split('\n').pop() ?? ''}); the Python peers are left out\n`)
-}
+const python = o['no-python'] ? undefined : pythonPeer('bench', shared)
 if (!existsSync(join(corpus, 'labels.csv'))) {
   if (python === undefined) throw new Error(`bench: ${corpus} does not exist and making it needs the Python environment (Pillow)`)
   const made = spawnSync(python, [join(shared, 'make_corpus.py'), corpus, '--count', o.count], { stdio: 'inherit' })
@@ -49,7 +36,6 @@ if (!existsSync(join(corpus, 'labels.csv'))) {
 const tsx = join(root, 'node_modules', '.bin', 'tsx')
 const fitJs = await compiledFit(root)
 const node = process.execPath
-type Row = { name: string, what: string, cmd: string, args: string[], env?: Record<string, string> }
 const rows: Row[] = [
   { name: 'tfpipe (input pipeline only)', what: 'tfpipe input pipeline', cmd: node, args: [fitJs, corpus, ...common, '--input-only'] },
   { name: 'tfpipe fit', what: 'tfpipe fit', cmd: node, args: [fitJs, corpus, ...common] },
@@ -70,25 +56,10 @@ if (python !== undefined) {
   rows.push({ name: 'tf.data AUTOTUNE', what: 'tf.data peer', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] })
   rows.push({ name: 'Keras Sequence, workers=2', what: 'Keras Sequence peer', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'] })
 }
-// Every row runs `--rounds` times, the rows taking turns (so a slow spell on a shared machine
-// hits all of them), and each keeps its best round (most images/s, i.e. shortest epoch): one
-// tf.data round measured 820 images/s where it usually does about 1 370, which alone turned a
-// 0.6x ratio into 1.1x.
+// Every row runs `--rounds` times, the rows taking turns, and each keeps its best round (bench/runs.ts).
 const rounds = Number(o.rounds)
-type Result = Record<string, unknown> | undefined
-function bestOfRounds(list: Row[]): Array<{ name: string, r: Result, rounds: Result[] }> {
-  const kept = list.map((row) => ({ name: row.name, r: undefined as Result, rounds: [] as Result[] }))
-  for (let k = 0; k < rounds; k++) {
-    list.forEach((row, i) => {
-      const got = run(row.cmd, row.args, `${row.what} (round ${k + 1} of ${rounds})`, row.env)
-      const entry = kept[i] as (typeof kept)[number]
-      entry.rounds.push(got)
-      if (got !== undefined && (entry.r === undefined || Number(got.images_per_s) > Number(entry.r.images_per_s))) entry.r = got
-    })
-  }
-  return kept
-}
-const results = bestOfRounds(rows)
+const inTurn = (list: Row[]) => bestOfRounds(list, rounds, (row, label) => run(row.cmd, row.args, label, row.env))
+const results = inTurn(rows)
 
 const ours = results.find((x) => x.name === 'tfpipe fit')?.r
 const ips = (r: Record<string, unknown> | undefined) => Number(r?.images_per_s ?? NaN)
@@ -103,7 +74,7 @@ for (const { name, r } of results) {
 // Overlap: a real small CNN at 96x96 (the seed's size). An epoch of fit should take at most 1.1x the
 // larger of the same steps on batches already in memory and the input pipeline alone.
 const small = ['--size', '96', '--batch', o.batch, '--epochs', o.epochs, '--model', 'cnn']
-const [fitRun, inMemoryRun, inputOnlyRun] = bestOfRounds([
+const [fitRun, inMemoryRun, inputOnlyRun] = inTurn([
   { name: 'fit', what: 'overlap: fit, CNN at 96x96', cmd: node, args: [fitJs, corpus, ...small] },
   { name: 'inMemory', what: 'overlap: the same steps on batches in memory', cmd: node, args: [fitJs, corpus, ...small, '--in-memory'] },
   { name: 'inputOnly', what: 'overlap: the input pipeline alone at 96x96', cmd: node, args: [fitJs, corpus, ...small, '--input-only'] },

@@ -16,7 +16,8 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { median, spread, threadCpuSeconds } from './measure.js'
+import { cpuSince, median, spread, threadCpuSeconds } from './measure.js'
+import { tinyModel } from './workload.js'
 import { batch, cache, collate, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, toTfDataset, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
@@ -59,18 +60,14 @@ const data = (o['in-memory'] ? stacked.pipe(cache()) : stacked).pipe(prefetch(2)
 
 // tiny: the peers' model (global average pooling + dense); cnn: a real small CNN (for the overlap measurement)
 function cnnOrTiny(): tf.Sequential {
-  const model = o.model === 'cnn'
-    ? tf.sequential({ layers: [
-      tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, activation: 'relu' }),
-      tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, activation: 'relu' }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu' }),
-      tf.layers.globalAveragePooling2d({}),
-      tf.layers.dense({ units: k, activation: 'softmax' }),
-    ] })
-    : tf.sequential({ layers: [
-      tf.layers.globalAveragePooling2d({ inputShape: [size, size, 3] }),
-      tf.layers.dense({ units: k, activation: 'softmax' }),
-    ] })
+  if (o.model !== 'cnn') return tinyModel(size, k)
+  const model = tf.sequential({ layers: [
+    tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, activation: 'relu' }),
+    tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, activation: 'relu' }),
+    tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu' }),
+    tf.layers.globalAveragePooling2d({}),
+    tf.layers.dense({ units: k, activation: 'softmax' }),
+  ] })
   model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
   return model
 }
@@ -94,8 +91,6 @@ function autotuned(): Record<string, unknown> {
 const times: number[] = []
 // The whole process's CPU time over each epoch (every thread's), in seconds.
 const cpus: number[] = []
-// The whole process's CPU time (every thread's) since `from`, in seconds.
-const cpuSince = (from: NodeJS.CpuUsage) => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6 }
 let waitShare: number[] | undefined
 // One epoch of the input pipeline alone, in seconds.
 const inputEpoch = async (ds: typeof data) => {

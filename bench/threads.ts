@@ -7,17 +7,15 @@
 // each in the seventh session's runs), V8's helpers and TensorFlow's intra-op pool come as `node`.
 // usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only] [--concurrency 16|auto]
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import * as tf from '@tensorflow/tfjs'
 import { threadCpuSeconds, threadIds, threadName } from './measure.js'
-import { batch, csv, fit, imageSample, map, pipe, prefetch, shuffle, useBestBackend } from '../lib/index.js'
+import { benchData, tinyModel } from './workload.js'
+import { fit, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { epochs: { type: 'string', default: '4' }, 'input-only': { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' } } })
 const corpus = positionals[0]
 if (corpus === undefined) throw new Error('usage: tsx bench/threads.ts CORPUS [--epochs 4] [--input-only] [--concurrency 16|auto]')
-const concurrency = o.concurrency === 'auto' ? 'auto' : Number(o.concurrency)
-if (concurrency !== 'auto' && !(Number.isInteger(concurrency) && concurrency > 0)) throw new Error(`--concurrency must be a positive integer or auto, got ${o.concurrency}`)
+const concurrency = o.concurrency === 'auto' ? 'auto' : Number(o.concurrency) // map checks it
 const epochs = Number(o.epochs)
 await useBestBackend()
 
@@ -45,8 +43,7 @@ function report(label: string, a: Sample, b: Sample): void {
   console.log(`${label}: wall ${wall.toFixed(2)} s, CPU ${total.toFixed(2)} s (${(total / wall).toFixed(2)} cores): ${parts.join(', ')}`)
 }
 
-const rows = csv(join(corpus, 'labels.csv'))
-const data = pipe(rows, shuffle('all', { seed: 1 }), map(imageSample({ size: [224, 224] }), { concurrency }), batch(32)).pipe(prefetch(2))
+const { data, classes } = await benchData(corpus, concurrency)
 if (o['input-only']) {
   for (let e = 0; e < epochs; e++) {
     const a = sample()
@@ -54,12 +51,7 @@ if (o['input-only']) {
     report(`input pipeline, epoch ${e}`, a, sample())
   }
 } else {
-  const first = (await rows.iterate()[Symbol.asyncIterator]().next()).value
-  const model = tf.sequential({ layers: [
-    tf.layers.globalAveragePooling2d({ inputShape: [224, 224, 3] }),
-    tf.layers.dense({ units: first?.y?.length ?? 2, activation: 'softmax' }),
-  ] })
-  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
+  const model = tinyModel(224, classes)
   let a = sample()
   await fit(model, data, { epochs, verbose: 0, callbacks: { onEpochBegin: async () => { a = sample() }, onEpochEnd: async (e) => { report(`fit, epoch ${e}`, a, sample()) } } })
 }

@@ -1,0 +1,24 @@
+// The benchmarks' job, for the scripts that measure around it (threads.ts, held.ts): the bench's
+// pipeline (csv -> shuffle -> map(imageSample) -> batch(32) -> prefetch(2), 224x224) and its tiny
+// model (global average pooling + dense, sgd), as bench/tfpipe-fit.ts runs them.
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import { batch, csv, imageSample, map, pipe, prefetch, shuffle } from '../lib/index.js'
+
+/** The bench's pipeline over CORPUS/labels.csv, and the number of classes (the labels' length). */
+export async function benchData(corpus: string, concurrency: number | 'auto' = 16) {
+  const rows = csv(join(corpus, 'labels.csv'))
+  const first = (await rows.iterate()[Symbol.asyncIterator]().next()).value
+  const data = pipe(rows, shuffle('all', { seed: 1 }), map(imageSample({ size: [224, 224] }), { concurrency }), batch(32)).pipe(prefetch(2))
+  return { data, classes: first?.y?.length ?? 2 }
+}
+
+/** The peers' tiny model: global average pooling + dense, compiled with sgd. */
+export function tinyModel(size: number, classes: number): tf.Sequential {
+  const model = tf.sequential({ layers: [
+    tf.layers.globalAveragePooling2d({ inputShape: [size, size, 3] }),
+    tf.layers.dense({ units: classes, activation: 'softmax' }),
+  ] })
+  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
+  return model
+}
