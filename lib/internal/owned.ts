@@ -1,8 +1,8 @@
 import type { AnyIterable } from '../types.js'
 
 /**
- * Samples whose image bytes nothing but tfpipe can reach, so a sink may free
- * the bytes once it has stacked them into a batch (`releaseOwned`) instead of
+ * Samples whose image bytes nothing but tfpipe can reach, so stacking them into
+ * a batch (`collateInto`, with `releaseOwned`) frees the bytes at once instead of
  * leaving 150 KB per 224x224 image to V8's next collection.
  *
  * A sample is owned when `map` made it with a producer (`imageSample`'s
@@ -14,7 +14,7 @@ import type { AnyIterable } from '../types.js'
  * `cache`, `zip`, ...) gets its input through `disowned`, and so does a user's
  * own iteration of a dataset (`Dataset.iterate`, `for await`). Only fit's,
  * evaluate's and predict's feeds and toTfDataset read a dataset with the marks
- * kept (and collate its input), and each frees the bytes once stacked.
+ * kept (and collate its input).
  *
  * Freeing detaches the buffer: were a mark ever wrong, whoever kept the sample
  * would find an empty array (a shape error naming it), never other pixels.

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { alignedFloats, nativeScaler, releaseBytes, type ByteScaler } from '../image/native-jpeg.js'
-import { releaseOwned } from '../internal/owned.js'
+import { alignedFloats, nativeScaler, type ByteScaler } from '../image/native-jpeg.js'
 import { collateInto, type Batch, type FloatTarget, type Sample, type TensorData } from '../tensors/collate.js'
 
 /** What a training batch may be: typed arrays with shapes, tensors, arrays of either (multi-input), or samples to collate. */
@@ -34,12 +33,8 @@ interface Making {
  */
 export function toTensors(value: unknown, where: string, options: { readonly inPlace?: boolean } = {}): TensorBatch {
   const making: Making = { inPlace: options.inPlace === true, given: false }
+  // Stacking frees the decoded bytes of owned samples (collateInto).
   const batch = Array.isArray(value) ? collateInto(value as Sample[], {}, oneSpare(making)) : value
-  // The images' bytes are in the batch's own arrays now (the in-place floats, or fresh ones): an owned
-  // sample's are freed at once rather than at V8's next collection (internal/owned.ts; 30-35 MB of
-  // peak RSS in the bench's fit, 224x224). Only readers that keep the marks (fit's feeds,
-  // toTfDataset) see owned samples.
-  if (Array.isArray(value)) releaseOwned(value, releaseBytes)
   if (batch === null || typeof batch !== 'object' || !('xs' in batch)) {
     throw new TypeError(`${where}: a batch must be { xs, ys } (typed arrays with shapes, or tensors) or an array of samples { x, y }, got ${describeValue(batch)}`)
   }
