@@ -25,7 +25,7 @@ export { Sequence, sequence, fromSequence, sequenceOrder, type SequenceInit, typ
 export { decodeImage, ImageDecodeError, type DecodeOptions, type DecodedImage, type ResizeFit, type Normalize } from './image/decode.js'
 export { imageSample, type ImageSampleOptions } from './image/sample.js'
 export { jpegDecoder } from './image/native-jpeg.js'
-export { collate, collateSamples, type Batch, type Sample, type Feature, type TensorData, type CollateOptions } from './tensors/collate.js'
+export { collate, collateSamples, releaseImages, type Batch, type Sample, type Feature, type TensorData, type CollateOptions } from './tensors/collate.js'
 export { useBestBackend, activeBackend, type BackendInfo, type BackendOptions } from './backend.js'
 export { fit, type FitOptions, type FitHistory, type FitStats, type CallbackLike } from './train/fit.js'
 export { evaluate, predict, toTfDataset, type EvaluateOptions } from './train/evaluate.js'

@@ -109,3 +109,53 @@ export function releaseOwned(batch: readonly unknown[], free: (bytes: Uint8Array
   stats.released += n
   return n
 }
+
+/** The decoder-made byte arrays of a sample's features (`x` and `y`, one feature or named ones). */
+function decodedBytes(sample: unknown): Uint8Array[] {
+  const out: Uint8Array[] = []
+  if (typeof sample !== 'object' || sample === null) return out
+  for (const key of ['x', 'y'] as const) {
+    const f = (sample as Record<string, unknown>)[key]
+    if (typeof f !== 'object' || f === null) continue
+    const d = (f as { data?: unknown }).data
+    if (d instanceof Uint8Array) {
+      if (releasable.has(d)) out.push(d)
+    } else if (!ArrayBuffer.isView(f) && !Array.isArray(f)) {
+      for (const v of Object.values(f as Record<string, unknown>)) {
+        const dv = typeof v === 'object' && v !== null ? (v as { data?: unknown }).data : undefined
+        if (dv instanceof Uint8Array && releasable.has(dv)) out.push(dv)
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * Marks the decoded bytes of `item` (a sample, or an array of samples) as kept
+ * by tfpipe itself (`cache` keeps what it stores), so `releaseImages` leaves
+ * them whole.
+ */
+export function keepBytes(item: unknown): void {
+  for (const s of Array.isArray(item) ? (item as unknown[]) : [item]) {
+    disown1(s)
+    for (const d of decodedBytes(s)) releasable.delete(d)
+  }
+}
+
+/**
+ * Frees, with `free`, the decoder-made bytes of each of `samples` (whoever
+ * holds them) of at least `minBytes`; returns how many it freed.
+ */
+export function releaseDecoded(samples: readonly unknown[], free: (bytes: Uint8Array) => boolean, minBytes = minReleaseBytes): number {
+  let n = 0
+  for (const s of samples) {
+    disown1(s)
+    for (const d of decodedBytes(s)) {
+      if (d.byteLength < minBytes) continue
+      releasable.delete(d)
+      if (free(d)) n++
+    }
+  }
+  stats.released += n
+  return n
+}

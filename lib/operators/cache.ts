@@ -1,6 +1,7 @@
 import { defineOperator, sameSize, type CommonOptions, type Operator } from '../types.js'
 import { assertSignal } from '../internal/validate.js'
 import { guard } from '../internal/guard.js'
+import { keepBytes } from '../internal/owned.js'
 
 /**
  * Keeps the first complete pass in memory and replays it on later passes
@@ -20,6 +21,7 @@ export function cache<T>(options: CommonOptions = {}): Operator<T, T> {
     }
     const pass: T[] = []
     for await (const item of guard(source, options.signal, context.signal)) {
+      keepBytes(item) // releaseImages must not free what later passes replay
       pass.push(item)
       yield item
     }

@@ -2,7 +2,7 @@ import { defineOperator, sameSize, type Operator } from '../types.js'
 import { assertOneOf } from '../internal/validate.js'
 import { affineOf, type Normalize } from '../image/decode.js'
 import { releaseBytes } from '../image/native-jpeg.js'
-import { releaseOwned, trust } from '../internal/owned.js'
+import { releaseDecoded, releaseOwned, trust } from '../internal/owned.js'
 
 /** A typed array with its shape: what travels through a pipeline instead of a tensor. */
 export interface TensorData {
@@ -75,6 +75,37 @@ export function collate(options: CollateOptions = {}): Operator<readonly Sample[
  */
 export function collateSamples(samples: readonly Sample[], options: CollateOptions = {}): Batch {
   return collateInto(samples, options, undefined)
+}
+
+/**
+ * Frees the decoded image bytes of samples you hold, now rather than at V8's
+ * next collection. For a training loop of your own over arrays of samples
+ * (`batch` without `collate`): once a batch is stacked (`collateSamples`) or
+ * copied into tensors, its images are garbage, and leaving 150 KB per 224x224
+ * image to V8 costs CPU (see docs/performance.md, "Your own loop: releaseImages").
+ * `fit`, `evaluate`, `predict`, `toTfDataset` and `collate` already do this for
+ * samples only the pipeline holds.
+ * Each freed array reads as empty afterwards (its buffer is detached), so call it
+ * when you are done with the samples, as you would `tf.dispose`. It frees only
+ * bytes tfpipe's JPEG decoder made, of at least 64 KiB (148x148 RGB: smaller ones
+ * are left to V8, which measured faster at 96x96), and never what `cache` keeps.
+ * Returns how many images it freed (0 where the decoder is sharp).
+ * @example for await (const samples of pipe(files, map(imageSample({ size: [224, 224] })), batch(32))) {
+ *   const b = collateSamples(samples)
+ *   releaseImages(samples)
+ *   await trainOn(b)
+ * }
+ * Errors: a TypeError for anything but a sample or an array of samples.
+ */
+export function releaseImages(samples: Sample | readonly Sample[]): number {
+  const list: readonly unknown[] = Array.isArray(samples) ? samples : [samples]
+  list.forEach((s, i) => {
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) {
+      const what = s === null ? 'null' : Array.isArray(s) ? 'an array' : typeof s
+      throw new TypeError(`releaseImages: expected a sample or an array of samples, got ${what}${Array.isArray(samples) ? ` at index ${i}` : ''}`)
+    }
+  })
+  return releaseDecoded(list, releaseBytes)
 }
 
 /**

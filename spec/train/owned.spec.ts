@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import * as tf from '@tensorflow/tfjs'
-import { batch, cache, collate, collateSamples, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, tap, toArray, toTfDataset, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
+import { batch, cache, collate, collateSamples, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, releaseImages, shuffle, tap, toArray, toTfDataset, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
 import { minReleaseBytes, ownedStats } from '../../lib/internal/owned.js'
 import { releaseBytes } from '../../lib/image/native-jpeg.js'
 
@@ -34,6 +34,7 @@ function model(side = size): tf.LayersModel {
 }
 const load = () => map(imageSample({ size: [size, size], numClasses: 2 }), { concurrency: 4 })
 const bytesOf = (s: Sample) => (s.x as TensorData).data.length
+const total = (data: TensorData['data']) => { let sum = 0; for (const v of data) sum += v; return sum }
 
 /** Fits one epoch with `keeper` (a stage that keeps what passes, into `kept`) after the decode; checks nothing was freed. */
 async function fitKeeping(keeper: (kept: Sample[]) => (source: AnyIterable<Sample>) => AnyIterable<Sample>): Promise<void> {
@@ -164,5 +165,62 @@ describe('toTfDataset frees the bytes of samples only the pipeline holds', () =>
     await toTfDataset(pipe([first as Sample[]])).forEachAsync((b) => { tf.dispose(b as tf.TensorContainer) })
     assert.ok((first as Sample[]).every((s) => bytesOf(s) === pixels))
     assert.equal(ownedStats().released, before)
+  })
+})
+
+describe('releaseImages frees the bytes of samples the user holds', () => {
+  it('frees each decoded image of a batch read in a loop of ones own, after collateSamples has copied it', async () => {
+    const before = ownedStats().released
+    const sums: number[] = []
+    for await (const samples of pipe(imageFolder(root), load(), batch(4))) {
+      const b = collateSamples(samples)
+      assert.equal(releaseImages(samples), built ? 4 : 0)
+      assert.ok(samples.every((s) => bytesOf(s) === (built ? 0 : pixels)))
+      const xs = b.xs as TensorData
+      assert.equal(xs.data.length, 4 * pixels)
+      sums.push(total(xs.data))
+    }
+    assert.equal(ownedStats().released - before, built ? 12 : 0)
+    // The stacked values are those of samples nobody freed.
+    const kept = await toArray(pipe(imageFolder(root), load()))
+    const expected = [0, 4, 8].map((i) => kept.slice(i, i + 4).reduce((sum, s) => sum + total((s.x as TensorData).data), 0))
+    assert.deepEqual(sums, expected)
+  })
+
+  it('takes one sample, and named inputs', async () => {
+    const [s] = await toArray(pipe(imageFolder(root), load(), map((s: Sample) => ({ x: { image: s.x as TensorData, other: [1, 2] }, y: s.y }))))
+    const image = ((s as Sample).x as Record<string, TensorData>).image as TensorData
+    assert.equal(releaseImages(s as Sample), built ? 1 : 0)
+    assert.equal(image.data.length, built ? 0 : pixels)
+    assert.equal(releaseImages(s as Sample), 0) // already freed
+  })
+
+  it('leaves what cache() keeps, so the next epoch reads the same pixels (samples and batches kept)', async () => {
+    for (const data of [pipe(imageFolder(root), load(), cache(), batch(4)), pipe(imageFolder(root), load(), batch(4), cache())]) {
+      for (let epoch = 0; epoch < 2; epoch++) {
+        let n = 0
+        for await (const samples of data) {
+          assert.ok(samples.every((s) => bytesOf(s) === pixels), `epoch ${epoch}`)
+          n += releaseImages(samples)
+        }
+        assert.equal(n, 0)
+      }
+    }
+  })
+
+  it('leaves bytes the decoder did not make, and images under minReleaseBytes', async () => {
+    const own: Sample = { x: { data: new Uint8Array(pixels), shape: [size, size, 3] }, y: 0 }
+    assert.equal(releaseImages([own]), 0)
+    assert.equal((own.x as TensorData).data.length, pixels)
+    const small = await toArray(pipe(imageFolder(root), map(imageSample({ size: [32, 32], numClasses: 2 }))))
+    assert.ok(32 * 32 * 3 < minReleaseBytes)
+    assert.equal(releaseImages(small), 0)
+    assert.ok(small.every((s) => bytesOf(s) === 32 * 32 * 3))
+  })
+
+  it('throws a TypeError for anything but a sample or an array of samples', () => {
+    assert.throws(() => releaseImages(42 as never), { name: 'TypeError', message: /got number/ })
+    assert.throws(() => releaseImages([{ x: 1 }, null] as never), { name: 'TypeError', message: /got null at index 1/ })
+    assert.throws(() => releaseImages([[{ x: 1 }]] as never), { name: 'TypeError', message: /got an array at index 0/ })
   })
 })
