@@ -6,6 +6,9 @@
 //        [--input-only | --in-memory | --overlap ROUNDS] [--model tiny|cnn] [--collate] [--dct accurate|fast] [--intra-op N]
 // --intra-op N: useBestBackend({ intraOpThreads: N }), TensorFlow's intra-op threads (default: its own, one per core)
 // --fit-dataset: tfjs' own loop, model.fitDataset(toTfDataset(pipeline)), instead of tfpipe's fit
+// --loop [--release]: a training loop of the user's own (collateSamples, tensors by hand, model.trainOnBatch);
+// --release frees each batch's decoded images once stacked (releaseImages); --loop-dataset: the loop over
+// toTfDataset(pipeline)'s iterator instead
 // prints one JSON line like the peers: {"peer": ..., "images_per_s": ..., "peak_rss_mb": ...}
 // --overlap ROUNDS: in one process and one model, ROUNDS rounds of three epochs taken in turn (the order
 // rotating from round to round): fit from the pipeline, fit on the same batches held in memory, and the
@@ -18,7 +21,7 @@ import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import { cpuSince, median, spread, threadCpuSeconds } from './measure.js'
 import { tinyModel } from './workload.js'
-import { batch, cache, collate, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, shuffle, toTfDataset, useBestBackend } from '../lib/index.js'
+import { batch, cache, collate, collateSamples, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, releaseImages, shuffle, toTfDataset, useBestBackend, type Sample, type TensorData } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,6 +36,9 @@ const { values: o, positionals } = parseArgs({
     dct: { type: 'string', default: 'accurate' },
     'intra-op': { type: 'string' },
     'fit-dataset': { type: 'boolean', default: false },
+    loop: { type: 'boolean', default: false },
+    release: { type: 'boolean', default: false },
+    'loop-dataset': { type: 'boolean', default: false },
   },
 })
 const corpus = positionals[0]
@@ -155,6 +161,35 @@ if (o['input-only']) {
     onEpochBegin: async () => { t0 = performance.now(); cpu0 = process.cpuUsage() },
     onEpochEnd: async () => { times.push((performance.now() - t0) / 1000); cpus.push(cpuSince(cpu0)) },
   } })
+} else if (o.loop) {
+  // A training loop of the user's own: arrays of samples, stacked by collateSamples, tensors made
+  // by hand, model.trainOnBatch; --release frees the decoded images once stacked (releaseImages).
+  if (o.collate || o['in-memory']) throw new Error('tfpipe-fit: --loop reads arrays of samples, without --collate or --in-memory')
+  const model = cnnOrTiny()
+  for (let e = 0; e < epochs; e++) {
+    const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
+    if (o['loop-dataset']) {
+      // The same loop over toTfDataset's iterator: tensors made as fit's sink makes them.
+      const it = await toTfDataset(data).iterator()
+      for (let r = await it.next(); r.done !== true; r = await it.next()) {
+        const { xs, ys } = r.value as { xs: tf.Tensor, ys: tf.Tensor }
+        await model.trainOnBatch(xs, ys)
+        tf.dispose([xs, ys])
+      }
+    } else for await (const samples of data as AsyncIterable<Sample[]>) {
+      const b = collateSamples(samples)
+      if (o.release) releaseImages(samples)
+      const x = b.xs as TensorData
+      const y = b.ys as TensorData
+      const xs = tf.tidy(() => tf.tensor(new Float32Array(x.data), [...x.shape]).mul(x.scale as number))
+      const ys = tf.tensor(y.data, [...y.shape], 'float32')
+      await model.trainOnBatch(xs, ys)
+      tf.dispose([xs, ys])
+    }
+    times.push((performance.now() - t0) / 1000)
+    cpus.push(cpuSince(cpu0))
+  }
 } else {
   const model = cnnOrTiny()
   let cpu0 = process.cpuUsage()
@@ -165,7 +200,7 @@ if (o['input-only']) {
 const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 const bestAt = times.indexOf(best)
 console.log(JSON.stringify({
-  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : o['fit-dataset'] ? 'tfpipe-fitDataset' : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, images, epoch_s: +best.toFixed(3),
+  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : o['fit-dataset'] ? 'tfpipe-fitDataset' : o.loop ? `tfpipe-loop${o['loop-dataset'] ? '-dataset' : o.release ? '-release' : ''}` : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), cpu_s: +(cpus[bestAt] ?? NaN).toFixed(3), epoch_cpu_s: cpus.map((c) => +c.toFixed(3)), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   tensors_left: tf.memory().numTensors, ...autotuned(), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))
