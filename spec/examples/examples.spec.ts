@@ -13,6 +13,8 @@ import { trainFromLines } from '../../examples/streams.js'
 import { trainWithWorkers } from '../../examples/worker-threads.js'
 import { trainSkippingBadFiles } from '../../examples/bad-images.js'
 import { trainWithFitDataset } from '../../examples/fit-dataset.js'
+import { meanPixelByHand, trainInOwnLoop } from '../../examples/own-loop.js'
+import { jpegDecoder } from '../../lib/index.js'
 import { writeFile, cp } from 'node:fs/promises'
 
 let dir = ''
@@ -68,5 +70,15 @@ describe('examples', () => {
   it('fit-dataset: model.fitDataset on a tfpipe dataset', async () => {
     const h = await trainWithFitDataset({ epochs: 3 })
     assert.equal(h.history.loss?.length, 3)
+  })
+
+  it('own-loop: a loop of ones own over toTfDataset, and batches stacked by hand with their images freed', async () => {
+    const means = await trainInOwnLoop(corpus, { epochs: 2 })
+    assert.equal(means.length, 2)
+    assert.ok(means.every((m) => Number.isFinite(m) && m > 0), String(means))
+    const byHand = await meanPixelByHand(corpus)
+    assert.equal(byHand.means.length, 3) // 48 images in batches of 16
+    assert.ok(byHand.means.every((m) => m > 0 && m < 1), String(byHand.means))
+    assert.equal(byHand.freed, jpegDecoder() === 'native' ? 48 : 0)
   })
 })
