@@ -12,6 +12,7 @@ const recipes = [
   ['Resuming an interrupted run', '/recipes/resume'],
   ['Skipping bad images', '/recipes/bad-images'],
   ['Using model.fitDataset', '/recipes/fit-dataset'],
+  ['A training loop of your own', '/recipes/own-loop'],
   ['Tuning throughput', '/recipes/throughput'],
 ] as const
 
