@@ -1,3 +1,5 @@
+import { assertInteger } from './validate.js'
+
 /**
  * The tuner behind `map(fn, { concurrency: 'auto' })`, like tf.data's
  * AUTOTUNE for a parallel map: it raises the number of calls running while
@@ -95,7 +97,7 @@ export interface TuneWindow {
   readonly starvedShare: number
 }
 
-/** What `map(fn, { concurrency: 'auto' })` chose so far, exposed on the operator as `autotune`. */
+/** What `concurrency: 'auto'` (map, filter, flatMap) chose so far, exposed on the operator as `autotune`. */
 export interface AutotuneState {
   /** Calls allowed to run at once now. */
   readonly concurrency: number
@@ -251,4 +253,34 @@ export class ConcurrencyTuner implements AutotuneState {
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)] ?? 0
+}
+
+/** A stage's `concurrency` and `maxConcurrency` options, checked: a fixed count, or `'auto'` with its tuner. */
+export interface ConcurrencyChoice {
+  /** The count to start with (1 with `'auto'`). */
+  readonly concurrency: number
+  readonly maxConcurrency: number
+  readonly tuner: ConcurrencyTuner | undefined
+}
+
+/** Checks `concurrency` (an integer >= 1 or `'auto'`; default 1) and `maxConcurrency` (with `'auto'` only; default 64) for stage `where`. */
+export function concurrencyChoice(where: string, options: { readonly concurrency?: number | 'auto', readonly maxConcurrency?: number }): ConcurrencyChoice {
+  const auto = options.concurrency === 'auto'
+  if (typeof options.concurrency === 'string' && !auto) throw new TypeError(`${where}: concurrency must be an integer >= 1 or 'auto', got ${JSON.stringify(options.concurrency)}`)
+  const concurrency = auto ? 1 : options.concurrency ?? 1
+  assertInteger(where, 'concurrency', concurrency, 1)
+  const maxConcurrency = options.maxConcurrency ?? 64
+  assertInteger(where, 'maxConcurrency', maxConcurrency, 1)
+  if (!auto && options.maxConcurrency !== undefined) throw new TypeError(`${where}: maxConcurrency applies to concurrency: 'auto', got concurrency ${String(options.concurrency ?? 1)}`)
+  return { concurrency, maxConcurrency, tuner: auto ? new ConcurrencyTuner({ max: maxConcurrency }) : undefined }
+}
+
+/**
+ * With a tuner: `op` gains `autotune`, and its label (which `Dataset.summary()`
+ * reads when called) says the concurrency chosen so far, `label(now)`.
+ */
+export function withAutotune<T extends object>(op: T, tuner: ConcurrencyTuner | undefined, label: (now: string) => string): T {
+  if (tuner === undefined) return op
+  Object.defineProperty(op, 'label', { get: () => label(`auto: ${tuner.concurrency} now, at most ${tuner.max}`), enumerable: true })
+  return Object.assign(op, { autotune: tuner as AutotuneState })
 }

@@ -2,7 +2,7 @@ import { defineOperator, sameSize, type CommonOptions, type ItemContext, type Op
 import { assertCount, assertFunction, assertInteger, assertOneOf, assertSignal } from '../internal/validate.js'
 import { SkipLog, type ErrorPolicy } from '../internal/skips.js'
 import { parallel } from '../internal/parallel.js'
-import { ConcurrencyTuner, type AutotuneState } from '../internal/tune.js'
+import { concurrencyChoice, withAutotune, type AutotuneState } from '../internal/tune.js'
 import { isProducer, own, producer, trust } from '../internal/owned.js'
 
 export interface MapOptions extends CommonOptions {
@@ -56,29 +56,17 @@ export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike
 export function map<I, O>(fn: (item: I, context: ItemContext) => O | PromiseLike<O>, options: MapOptions = {}): Operator<I, O> {
   assertFunction('map', 'fn', fn)
   const { ordered = true, signal } = options
-  const auto = options.concurrency === 'auto'
-  if (typeof options.concurrency === 'string' && !auto) throw new TypeError(`map: concurrency must be an integer >= 1 or 'auto', got ${JSON.stringify(options.concurrency)}`)
-  const concurrency = auto ? 1 : options.concurrency ?? 1
-  assertInteger('map', 'concurrency', concurrency, 1)
-  const maxConcurrency = options.maxConcurrency ?? 64
-  assertInteger('map', 'maxConcurrency', maxConcurrency, 1)
-  if (!auto && options.maxConcurrency !== undefined) throw new TypeError(`map: maxConcurrency applies to concurrency: 'auto', got concurrency ${String(options.concurrency ?? 1)}`)
-  const readAhead = options.readAhead ?? (auto ? undefined : concurrency > 1 ? concurrency : 0)
+  const { concurrency, maxConcurrency, tuner } = concurrencyChoice('map', options)
+  const readAhead = options.readAhead ?? (tuner !== undefined ? undefined : concurrency > 1 ? concurrency : 0)
   if (readAhead !== undefined) assertInteger('map', 'readAhead', readAhead, 0)
-  const tuner = auto ? new ConcurrencyTuner({ max: maxConcurrency }) : undefined
   assertSignal('map', signal)
   const onError = options.onError ?? 'stop'
   if (typeof onError !== 'function') assertOneOf('map', 'onError', onError, ['stop', 'skip'])
   const maxSkipped = options.maxSkipped ?? 1000
   assertCount('map', 'maxSkipped', maxSkipped, 0)
   const labelOf = (c: string): string => c === '1' ? `map(${fn.name || 'fn'})` : `map(${fn.name || 'fn'}, concurrency ${c}${ordered ? '' : ', unordered'})`
-  const label = labelOf(auto ? `auto, at most ${maxConcurrency}` : String(concurrency))
-  const withTuner = <T>(op: Operator<I, O> & T, suffix = ''): Operator<I, O> & T => {
-    if (tuner === undefined) return op
-    // The label says the concurrency chosen so far (Dataset.summary() reads it when called).
-    Object.defineProperty(op, 'label', { get: () => labelOf(`auto: ${tuner.concurrency} now, at most ${maxConcurrency}`) + suffix, enumerable: true })
-    return Object.assign(op, { autotune: tuner as AutotuneState })
-  }
+  const label = labelOf(tuner !== undefined ? `auto, at most ${maxConcurrency}` : String(concurrency))
+  const withTuner = <T extends object>(op: T, suffix = ''): T => withAutotune(op, tuner, (now) => labelOf(now) + suffix)
   // With a producer (imageSample's function) the results are fresh samples only this chain holds:
   // marked as owned, and the stage passes ownership on (internal/owned.ts). fn sees only the input.
   const made = isProducer(fn)

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { map, pipe, toArray } from '../../lib/index.js'
+import { filter, flatMap, map, pipe, toArray } from '../../lib/index.js'
 import { ConcurrencyTuner } from '../../lib/internal/tune.js'
 import { Rng } from '../../lib/internal/rng.js'
 import { collect, deferred, range, spy, ticks } from '../helpers.js'
@@ -245,5 +245,51 @@ describe("map(fn, { concurrency: 'auto' })", () => {
     await toArray(ds)
     assert.ok(op.autotune.concurrency > 1)
     assert.match(ds.summary(), new RegExp(`map\\(wait, concurrency auto: ${op.autotune.concurrency} now, at most 4\\)`))
+  })
+})
+
+describe("filter and flatMap with concurrency: 'auto'", () => {
+  it('filter raises the predicate calls in flight for slow I/O-like predicates, within maxConcurrency, keeping order', async () => {
+    let running = 0
+    let peak = 0
+    const op = filter(async (x: number) => { running++; peak = Math.max(peak, running); await sleep(4); running--; return x % 3 === 0 }, { concurrency: 'auto', maxConcurrency: 8 })
+    assert.deepEqual(await collect(op(range(1500))), range(1500).filter((x) => x % 3 === 0))
+    assert.ok(op.autotune.concurrency >= 4, `chose ${op.autotune.concurrency}: ${JSON.stringify(op.autotune.steps)}`)
+    assert.ok(peak >= 4 && peak <= 8, `peak ${peak}`)
+    assert.equal(op.autotune.max, 8)
+  })
+
+  it('flatMap raises the calls in flight for slow I/O-like calls, within maxConcurrency, keeping order', async () => {
+    let running = 0
+    let peak = 0
+    const op = flatMap(async (x: number) => { running++; peak = Math.max(peak, running); await sleep(4); running--; return [x, -x] }, { concurrency: 'auto', maxConcurrency: 8 })
+    assert.deepEqual(await collect(op(range(1500))), range(1500).flatMap((x) => [x, -x]))
+    assert.ok(op.autotune.concurrency >= 4, `chose ${op.autotune.concurrency}: ${JSON.stringify(op.autotune.steps)}`)
+    assert.ok(peak >= 4 && peak <= 8, `peak ${peak}`)
+  })
+
+  it('stays at 1 for a synchronous predicate, which more calls cannot speed up', async () => {
+    const op = filter((x: number) => x % 2 === 0, { concurrency: 'auto' })
+    assert.equal((await collect(op(range(20000)))).length, 10000)
+    assert.ok(op.autotune.concurrency <= 2, `chose ${op.autotune.concurrency}: ${JSON.stringify(op.autotune.steps)}`)
+  })
+
+  it('names the choice so far in the label', async () => {
+    const op = filter(async function even(x: number) { await sleep(3); return x % 2 === 0 }, { concurrency: 'auto', maxConcurrency: 4 })
+    assert.equal(op.label, 'filter(even, concurrency auto: 1 now, at most 4)')
+    const inner = flatMap(async function twice(x: number) { await sleep(3); return [x, x] }, { concurrency: 'auto', maxConcurrency: 4 })
+    assert.equal(inner.label, 'flatMap(twice, concurrency auto: 1 now, at most 4)')
+    const ds = pipe(range(600), op)
+    await toArray(ds)
+    assert.ok(op.autotune.concurrency > 1)
+    assert.match(ds.summary(), new RegExp(`filter\\(even, concurrency auto: ${op.autotune.concurrency} now, at most 4\\)`))
+    assert.equal(filter((x: number) => x > 0, { concurrency: 4 }).label, 'filter(fn)')
+  })
+
+  it('rejects bad arguments at call time', () => {
+    assert.throws(() => filter((x) => x, { concurrency: 'fast' as never }), /filter: concurrency must be an integer >= 1 or 'auto', got "fast"/)
+    assert.throws(() => filter((x) => x, { concurrency: 2, maxConcurrency: 8 }), /filter: maxConcurrency applies to concurrency: 'auto', got concurrency 2/)
+    assert.throws(() => flatMap((x: number) => [x], { concurrency: 'auto', maxConcurrency: 0 }), /flatMap: maxConcurrency must be an integer >= 1, got 0/)
+    assert.throws(() => flatMap((x: number) => [x], { concurrency: 0 }), /flatMap: concurrency must be an integer >= 1, got 0/)
   })
 })
