@@ -39,7 +39,7 @@ export function filter<T>(predicate: (item: T, context: ItemContext) => unknown,
       const itemSignal = signals.length === 1 ? signals[0] as AbortSignal : AbortSignal.any(signals.length > 0 ? signals : [new AbortController().signal])
       let index = 0
       for await (const item of guard(source, signal, context.signal)) {
-        const keep = predicate(item, { index: index++, signal: itemSignal })
+        const keep = predicate(item, { index: index++, signal: itemSignal, epoch: context.epoch })
         if (isPromiseLike(keep) ? await keep : keep) yield item
       }
       return

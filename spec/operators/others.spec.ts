@@ -102,6 +102,15 @@ describe('cache', () => {
 })
 
 describe('shard, tap, filter', () => {
+  it('filter and flatMap pass the epoch to their functions, at any concurrency', async () => {
+    for (const concurrency of [1, 3, 'auto'] as const) {
+      const seen: Array<number | undefined> = []
+      const ds = pipe(range(4), filter((x: number, ctx) => { seen.push(ctx.epoch); return x > 0 }, { concurrency }), flatMap((x: number, ctx) => { seen.push(ctx.epoch); return [x] }, { concurrency }))
+      assert.deepEqual(await toArray(ds.iterate({ epoch: 2 })), [1, 2, 3])
+      assert.deepEqual(seen, [2, 2, 2, 2, 2, 2, 2], `concurrency ${concurrency}`)
+    }
+  })
+
   it('shard splits disjointly and completely', async () => {
     const parts = await Promise.all([0, 1, 2].map((i) => toArray(pipe(range(10), shard(3, i)))))
     assert.deepEqual(parts.flat().sort((a, b) => a - b), range(10))
