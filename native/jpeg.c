@@ -1137,9 +1137,11 @@ static void finish(napi_env env, job_t* job) {
 typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  pthread_cond_t ready;  // signalled as each thread has its name and priority
   job_t* head;
   job_t* tail;
   int stopping;
+  int started;   // threads that have their name and priority
   int n;         // threads running
   int nice;      // added to the main thread's nice value, or NICE_IDLE
   pthread_t threads[POOL_MAX];
@@ -1174,6 +1176,10 @@ static void* pool_worker(void* arg) {
     if (errno == 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + p->nice > 19 ? 19 : base + p->nice);
   }
 #endif
+  pthread_mutex_lock(&p->mu);
+  p->started++;
+  pthread_cond_signal(&p->ready);
+  pthread_mutex_unlock(&p->mu);
   for (;;) {
     pthread_mutex_lock(&p->mu);
     while (p->head == NULL && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
@@ -1217,6 +1223,7 @@ static void pool_finalize(napi_env env, void* data, void* hint) {
     job_free_native(job);
     job = next;
   }
+  pthread_cond_destroy(&p->ready);
   pthread_cond_destroy(&p->cv);
   pthread_mutex_destroy(&p->mu);
   free(p);
@@ -1251,12 +1258,14 @@ static pool_t* pool_get(napi_env env, env_state_t* st) {
   if (p == NULL) return NULL;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->cv, NULL);
+  pthread_cond_init(&p->ready, NULL);
   const char* nice = getenv("TFPIPE_DECODE_NICE");
   p->nice = nice != NULL && strcmp(nice, "idle") == 0 ? NICE_IDLE : env_int("TFPIPE_DECODE_NICE", DECODE_NICE, 0, 19);
   int want = env_int("TFPIPE_DECODE_THREADS", default_threads(), 1, POOL_MAX);
   napi_value name;
   napi_create_string_utf8(env, "tfpipe.jpeg", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, p, pool_finalize, p, pool_deliver, &p->done) != napi_ok) {
+    pthread_cond_destroy(&p->ready);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -1270,6 +1279,11 @@ static pool_t* pool_get(napi_env env, env_state_t* st) {
     if (pthread_create(&p->threads[p->n], &attr, pool_worker, p) == 0) p->n++;
   }
   pthread_attr_destroy(&attr);
+  // Returns once every thread has its name and priority (microseconds, once per process):
+  // what /proc shows from the first decode on is then the pool as it runs.
+  pthread_mutex_lock(&p->mu);
+  while (p->started < p->n) pthread_cond_wait(&p->ready, &p->mu);
+  pthread_mutex_unlock(&p->mu);
   // With no thread (p->n 0) the caller declines every file; the finalizer frees the pool at teardown.
   st->pool = p;
   return p;
