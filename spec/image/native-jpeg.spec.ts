@@ -273,11 +273,17 @@ describe('the decode threads', () => {
     const addon = createRequire(import.meta.url)(${JSON.stringify(addonFile)})
     const file = (name) => ${JSON.stringify(dir)} + '/' + name
     // This process's threads: name and nice value (/proc/self/task/*/stat's 19th field).
-    const threads = () => readdirSync('/proc/self/task').map((t) => {
-      const stat = readFileSync('/proc/self/task/' + t + '/stat', 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      // nice: the 19th field; policy: the 41st (0 SCHED_OTHER, 5 SCHED_IDLE)
-      return { name: readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(), nice: Number(f[16]), policy: Number(f[38]) }
+    // A thread that exits between the listing and the read (a worker's, as it ends) is left out.
+    const threads = () => readdirSync('/proc/self/task').flatMap((t) => {
+      try {
+        const stat = readFileSync('/proc/self/task/' + t + '/stat', 'utf8')
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        // nice: the 19th field; policy: the 41st (0 SCHED_OTHER, 5 SCHED_IDLE)
+        return [{ name: readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(), nice: Number(f[16]), policy: Number(f[38]) }]
+      } catch (err) {
+        if (err.code === 'ENOENT' || err.code === 'ESRCH') return []
+        throw err
+      }
     })
     ${script}`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } })
 
