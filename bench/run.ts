@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
 import { bestOfRounds, pythonPeer, runJson, type Result, type Row } from './runs.js'
+import { median } from './measure.js'
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, epochs: { type: 'string', default: '3' },
@@ -71,6 +72,16 @@ for (const { name, r } of results) {
   if (r === undefined) { console.log(`| ${name} | failed | | | |`); continue }
   console.log(`| ${name} | ${ips(r).toFixed(0)} | ${rss(r).toFixed(0)} | ${(ips(ours) / ips(r)).toFixed(2)}x | ${(rss(ours) / rss(r)).toFixed(2)}x |`)
 }
+// Against each peer, round by round as well: rows run minutes apart, and a peer's speed moves between
+// rounds (the Keras peer by up to 1.5x in one run), so the best of each alone can pair unlike spells.
+const ourRounds = results.find((x) => x.name === 'tfpipe fit')?.rounds ?? []
+const sameRound: Record<string, number[]> = {}
+for (const { name, rounds: theirs } of results.filter((x) => !x.name.startsWith('tfpipe'))) {
+  const ratios = theirs.flatMap((t, k) => (t === undefined || ourRounds[k] === undefined ? [] : [ips(ourRounds[k]) / ips(t)]))
+  if (ratios.length === 0) continue
+  sameRound[name] = ratios.map((x) => +x.toFixed(2))
+  console.log(`tfpipe fit / ${name}, round by round: ${ratios.map((x) => x.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})`)
+}
 // Overlap: a real small CNN at 96x96 (the seed's size). An epoch of fit should take at most 1.1x the
 // larger of the same steps on batches already in memory and the input pipeline alone.
 const small = ['--size', '96', '--batch', o.batch, '--epochs', o.epochs, '--model', 'cnn']
@@ -99,5 +110,5 @@ for (const { concurrency, r } of alternating) {
 
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const out = join(root, 'bench', 'results', `bench-${o.count}.json`)
-writeFileSync(out, JSON.stringify({ count: Number(o.count), settings: { size: o.size, batch: o.batch, epochs: o.epochs }, date: new Date().toISOString(), results, overlap: { ...overlap, ratio, oneProcess: alternating } }, null, 2))
+writeFileSync(out, JSON.stringify({ count: Number(o.count), settings: { size: o.size, batch: o.batch, epochs: o.epochs }, date: new Date().toISOString(), results, sameRound, overlap: { ...overlap, ratio, oneProcess: alternating } }, null, 2))
 console.log(`\nwritten: ${out}`)
