@@ -1,0 +1,117 @@
+// npm run bench:faults: what fresh memory costs on this machine, and how much of it each pipeline
+// pays per image. The Keras Sequence peer ran at 268-459 images/s on one 2-core machine and at
+// 163-193 on another where everything else ran faster; this shows why. Side by side in one run:
+//
+// - one page fault: the time to touch each 4 KiB page of a fresh 256 MB buffer, never written
+//   before (median of 5 buffers);
+// - each pipeline run twice under GNU time, for 1 epoch and for --epochs: the difference between
+//   the two runs, over the images of the extra epochs, is what an epoch past the first costs per
+//   image (start-up and the first epoch cancel out): minor page faults, kernel CPU and user CPU;
+// - rows: tfpipe's fit (the bench's), the tf.data and Keras Sequence peers, and the Keras peer
+//   again with glibc's malloc kept from handing memory back to the kernel (MALLOC_MMAP_THRESHOLD_,
+//   MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_): the peer where fresh memory is not what holds it back.
+//
+// usage: npm run bench:faults -- [--count 2000] [--epochs 3]
+// Needs GNU time (/usr/bin/time, Debian's package `time`) and the Python peers' environment.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { compiledFit } from './compile.js'
+import { median } from './measure.js'
+import { pythonPeer } from './runs.js'
+
+const { values: o } = parseArgs({ options: {
+  count: { type: 'string', default: '2000' }, epochs: { type: 'string', default: '3' },
+} })
+const epochs = Number(o.epochs)
+if (!(Number.isInteger(epochs) && epochs >= 2)) throw new Error(`bench:faults: --epochs must be an integer of at least 2, got ${o.epochs}`)
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const shared = resolve(root, '..', 'shared', 'bench')
+const corpus = join(root, 'bench', `corpus-${o.count}`)
+if (!existsSync(join(corpus, 'labels.csv'))) throw new Error(`bench:faults: ${corpus} does not exist (npm run bench -- --count ${o.count} makes it)`)
+const gnuTime = '/usr/bin/time'
+if (!existsSync(gnuTime)) throw new Error('bench:faults: needs GNU time at /usr/bin/time (Debian: apt-get install time)')
+
+/** Microseconds to touch one 4 KiB page of memory never written before, median of 5 buffers. */
+function pageFaultMicros(): number {
+  const size = 256 << 20
+  const each: number[] = []
+  for (let k = 0; k < 5; k++) {
+    const b = Buffer.allocUnsafeSlow(size) // not zero-filled: the first write to each page faults it in
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < size; i += 4096) b[i] = 1
+    each.push(Number(process.hrtime.bigint() - t0) / 1e3 / (size / 4096))
+  }
+  return median(each)
+}
+
+interface Usage { faults: number, sysS: number, userS: number, images: number, imagesPerS: number }
+
+/** Runs the program for `n` epochs under GNU time; undefined when it failed (why goes to stderr). */
+function usage(what: string, cmd: string, args: readonly string[], n: number, env: Record<string, string>): Usage | undefined {
+  process.stderr.write(`bench:faults: ${what}, ${n} epoch${n === 1 ? '' : 's'} ...\n`)
+  const dir = mkdtempSync(join(tmpdir(), 'tfpipe-faults-'))
+  const out = join(dir, 'time')
+  try {
+    const r = spawnSync(gnuTime, ['-o', out, '-f', '%R %S %U', cmd, ...args, '--epochs', String(n)], {
+      cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env },
+    })
+    const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
+    if (r.status !== 0 || line === undefined || !existsSync(out)) {
+      process.stderr.write(`bench:faults: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
+      return undefined
+    }
+    const [faults, sysS, userS] = (readFileSync(out, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number)
+    const json = JSON.parse(line) as { images?: unknown, images_per_s?: unknown }
+    return { faults: faults ?? NaN, sysS: sysS ?? NaN, userS: userS ?? NaN, images: Number(json.images), imagesPerS: Number(json.images_per_s) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+interface Row { name: string, cmd: string, args: string[], env?: Record<string, string> }
+const python = pythonPeer('bench:faults', shared)
+const rows: Row[] = [{ name: 'tfpipe fit', cmd: process.execPath, args: [await compiledFit(root), corpus] }]
+if (python !== undefined) {
+  rows.push({ name: 'tf.data AUTOTUNE', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus] })
+  rows.push({ name: 'Keras Sequence, workers=2', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus] })
+  rows.push({
+    name: 'Keras Sequence, workers=2, malloc keeping its memory',
+    cmd: python,
+    args: [join(shared, 'peers', 'keras_sequence.py'), corpus],
+    env: { MALLOC_MMAP_THRESHOLD_: String(64 << 20), MALLOC_TRIM_THRESHOLD_: String(4 << 30), MALLOC_TOP_PAD_: String(256 << 20) },
+  })
+}
+
+const faultUs = pageFaultMicros()
+interface PerImage { name: string, imagesPerS: number, faultsPerImage: number, sysMsPerImage: number, userMsPerImage: number }
+const results = rows.map((row): PerImage | { name: string } => {
+  const one = usage(row.name, row.cmd, row.args, 1, row.env ?? {})
+  const many = usage(row.name, row.cmd, row.args, epochs, row.env ?? {})
+  if (one === undefined || many === undefined) return { name: row.name }
+  const extra = many.images * (epochs - 1)
+  return {
+    name: row.name,
+    imagesPerS: many.imagesPerS,
+    faultsPerImage: (many.faults - one.faults) / extra,
+    sysMsPerImage: ((many.sysS - one.sysS) / extra) * 1e3,
+    userMsPerImage: ((many.userS - one.userS) / extra) * 1e3,
+  }
+})
+
+console.log(`\none page fault (a 4 KiB page of a fresh 256 MB buffer, median of 5): ${faultUs.toFixed(2)} us\n`)
+console.log('per image, in the epochs past the first (the runs of 1 and of ' + `${epochs} epochs, their difference):\n`)
+console.log('| pipeline | images/s | page faults | kernel CPU ms | user CPU ms | kernel share | faults x one fault, ms |')
+console.log('|---|---|---|---|---|---|---|')
+for (const r of results) {
+  if (!('imagesPerS' in r)) { console.log(`| ${r.name} | failed | | | | | |`); continue }
+  const share = r.sysMsPerImage / (r.sysMsPerImage + r.userMsPerImage)
+  console.log(`| ${r.name} | ${r.imagesPerS.toFixed(0)} | ${r.faultsPerImage.toFixed(1)} | ${r.sysMsPerImage.toFixed(2)} | ${r.userMsPerImage.toFixed(2)} | ${(share * 100).toFixed(0)}% | ${(r.faultsPerImage * faultUs / 1e3).toFixed(2)} |`)
+}
+mkdirSync(join(root, 'bench', 'results'), { recursive: true })
+const file = join(root, 'bench', 'results', `faults-${o.count}.json`)
+writeFileSync(file, JSON.stringify({ count: Number(o.count), epochs, date: new Date().toISOString(), pageFaultMicros: faultUs, results }, null, 2))
+console.log(`\nwritten: ${file}`)
