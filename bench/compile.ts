@@ -1,7 +1,7 @@
 // The benchmarks run tfpipe as users run it: compiled JavaScript on plain `node`, as
 // the tfjs-data peer runs. Under tsx (a TypeScript loader) the V8 heap is about twice
 // the size (60 against 35 MB used after loading tfjs and training a few steps) and the
-// peak RSS of a fit was 4-130 MB higher (median about 60) (docs/performance.md), which is the loader's, not
+// peak RSS of a fit was 4-130 MB higher (median about 60) (docs/performance-history.md), which is the loader's, not
 // tfpipe's: `npm run bench` shows both, side by side, in its "under tsx" row.
 //
 // compiledFit(root) builds lib/ into dist/ (`npm run build`) and bundles

@@ -45,7 +45,7 @@ const rows: Row[] = [
   // The same with libjpeg's fast integer IDCT, the one tf.data's decode_jpeg uses by default (less accurate).
   { name: "tfpipe fit, dctMethod 'fast' (tf.io.decode_jpeg's default IDCT)", what: 'tfpipe fit, fast IDCT', cmd: node, args: [fitJs, corpus, ...common, '--dct', 'fast'] },
   // The same with TensorFlow's intra-op pool at one thread (useBestBackend({ intraOpThreads: 1 })): on 2 cores
-  // its threads and the decode threads share the cores (docs/performance.md, "TensorFlow's intra-op threads").
+  // its threads and the decode threads share the cores (docs/performance-history.md, "TensorFlow's intra-op threads").
   { name: 'tfpipe fit, TensorFlow intra-op threads 1', what: 'tfpipe fit, intra-op threads 1', cmd: node, args: [fitJs, corpus, ...common, '--intra-op', '1'] },
   // The same with the JPEG fast path off (sharp decodes): what the fast path is worth, side by side.
   { name: 'tfpipe fit, JPEGs by sharp (TFPIPE_JPEG=sharp)', what: 'tfpipe fit with sharp', cmd: node, args: [fitJs, corpus, ...common], env: { TFPIPE_JPEG: 'sharp' } },

@@ -31,7 +31,7 @@ export interface BackendOptions {
    * warning and the setting already in force stays.
    * With few cores, where the decode threads and the model share them, 1 spares
    * the cores the pool's threads spend beside the calling thread; on 2 cores it
-   * gained a few percent, inside the noise of single runs (docs/performance.md,
+   * gained a few percent, inside the noise of single runs (docs/performance-history.md,
    * "TensorFlow's intra-op threads"). A large model on many cores wants
    * TensorFlow's default.
    */

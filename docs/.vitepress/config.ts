@@ -36,7 +36,7 @@ export default defineConfig({
         { text: 'Installing the native backend', link: '/guide/native-backend' },
       ] },
       { text: 'Recipes', items: recipes.map(([text, link]) => ({ text, link })) },
-      { text: 'Reference', items: [{ text: 'API', link: '/api/' }, { text: 'Performance', link: '/performance' }] },
+      { text: 'Reference', items: [{ text: 'API', link: '/api/' }, { text: 'Performance', link: '/performance' }, { text: 'Performance record', link: '/performance-history' }] },
     ],
     search: { provider: 'local' },
   },

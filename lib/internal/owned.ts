@@ -84,7 +84,7 @@ export async function* disowned<T>(source: AnyIterable<T>): AsyncGenerator<T, vo
 /**
  * The smallest image worth freeing at once (64 KiB: 148x148 RGB). Below it the
  * images in flight are a few MB, and freeing them made the CNN at 96x96 (27 KB
- * images) 7.7% slower per epoch in alternating runs (docs/performance.md, "Freeing
+ * images) 7.7% slower per epoch in alternating runs (docs/performance-history.md, "Freeing
  * decoded images once stacked"); at 224x224 no difference was measured.
  */
 export const minReleaseBytes = 64 * 1024

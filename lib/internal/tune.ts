@@ -45,7 +45,7 @@ import { assertInteger } from './validate.js'
  * one. Where it trains between batches they part: a 100 ms window holds two
  * or three batches, and its rate moves by a batch either way. Measured (a
  * small CNN at 96x96 fed by `map(imageSample)`, batch 32, `prefetch(2)`,
- * `docs/performance.md`): at concurrency 16 the consumer waited 99% of each
+ * `docs/performance-history.md`): at concurrency 16 the consumer waited 99% of each
  * window, idle 15% of it, and fit waited for data 20% of each epoch; at 32,
  * idle 0% and fit waited 6-9%; window rates varied by 11-18% at either, which
  * could not tell 16 from 32. Where raising does not starve the consumer less

@@ -53,7 +53,7 @@ export function csv(file: string, options: CsvOptions = {}): Dataset<CsvRow> {
     const stream = fs.createReadStream(file)
     // `raw` rather than `info` for the line numbers: csv-parse's info is two new objects per
     // record, and they reached V8's old generation (275 bytes a row, every epoch: the
-    // performance page's eighth-session "Latest run"); the raw text is one string, and
+    // eighth session's run in docs/performance-history.md); the raw text is one string, and
     // counting its line breaks also gives the line a record starts on.
     const parser = stream.pipe(parse({ delimiter: options.delimiter ?? ',', relax_column_count: true, skip_empty_lines: true, trim: true, raw: true }))
     stream.on('error', (err) => parser.destroy(err))

@@ -82,7 +82,7 @@ export function collateSamples(samples: readonly Sample[], options: CollateOptio
  * next collection. For a training loop of your own over arrays of samples
  * (`batch` without `collate`): once a batch is stacked (`collateSamples`) or
  * copied into tensors, its images are garbage, and leaving 150 KB per 224x224
- * image to V8 costs CPU (see docs/performance.md, "Your own loop: releaseImages").
+ * image to V8 costs CPU (see docs/performance-history.md, "A training loop of the user's own: `releaseImages`").
  * `fit`, `evaluate`, `predict`, `toTfDataset` and `collate` already do this for
  * samples only the pipeline holds.
  * Each freed array reads as empty afterwards (its buffer is detached), so call it
