@@ -4,18 +4,19 @@
 //
 // - one page fault: the time to touch each 4 KiB page of a fresh 256 MB buffer, never written
 //   before (median of 5 buffers);
-// - each pipeline run twice under GNU time, for 1 epoch and for --epochs: the difference between
+// - each pipeline run twice, for 1 epoch and for --epochs: the difference between
 //   the two runs, over the images of the extra epochs, is what an epoch past the first costs per
 //   image (start-up and the first epoch cancel out): minor page faults, kernel CPU and user CPU;
 // - rows: tfpipe's fit (the bench's), the tf.data and Keras Sequence peers, and the Keras peer
 //   again with glibc's malloc kept from handing memory back to the kernel (MALLOC_MMAP_THRESHOLD_,
 //   MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_): the peer where fresh memory is not what holds it back.
 //
+// Each child's page faults and CPU are what this process's /proc/self/stat counts for the children
+// it has waited for (cminflt, cutime, cstime), read before and after it: Linux only, no other tool.
+//
 // usage: npm run bench:faults -- [--count 2000] [--epochs 3]
-// Needs GNU time (/usr/bin/time, Debian's package `time`) and the Python peers' environment.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -32,8 +33,19 @@ const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const shared = resolve(root, '..', 'shared', 'bench')
 const corpus = join(root, 'bench', `corpus-${o.count}`)
 if (!existsSync(join(corpus, 'labels.csv'))) throw new Error(`bench:faults: ${corpus} does not exist (npm run bench -- --count ${o.count} makes it)`)
-const gnuTime = '/usr/bin/time'
-if (!existsSync(gnuTime)) throw new Error('bench:faults: needs GNU time at /usr/bin/time (Debian: apt-get install time)')
+if (!existsSync('/proc/self/stat')) throw new Error('bench:faults: reads /proc/self/stat, which this system does not have (Linux only)')
+
+/** Linux's USER_HZ: the unit of the CPU times in /proc/PID/stat (100 on every architecture Node runs on). */
+const TICKS_PER_S = 100
+
+/** What this process's waited-for children have used so far: minor page faults, user and kernel CPU seconds. */
+function children(): { faults: number, userS: number, sysS: number } {
+  const stat = readFileSync('/proc/self/stat', 'utf8')
+  // After the command name, in parentheses (which may hold spaces): field 3 (state) on.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number)
+  const at = (field: number): number => f[field - 3] ?? NaN
+  return { faults: at(11), userS: at(16) / TICKS_PER_S, sysS: at(17) / TICKS_PER_S }
+}
 
 /** Microseconds to touch one 4 KiB page of memory never written before, median of 5 buffers. */
 function pageFaultMicros(): number {
@@ -50,25 +62,23 @@ function pageFaultMicros(): number {
 
 interface Usage { faults: number, sysS: number, userS: number, images: number, imagesPerS: number }
 
-/** Runs the program for `n` epochs under GNU time; undefined when it failed (why goes to stderr). */
+/** Runs the program for `n` epochs; undefined when it failed (why goes to stderr). */
 function usage(what: string, cmd: string, args: readonly string[], n: number, env: Record<string, string>): Usage | undefined {
   process.stderr.write(`bench:faults: ${what}, ${n} epoch${n === 1 ? '' : 's'} ...\n`)
-  const dir = mkdtempSync(join(tmpdir(), 'tfpipe-faults-'))
-  const out = join(dir, 'time')
-  try {
-    const r = spawnSync(gnuTime, ['-o', out, '-f', '%R %S %U', cmd, ...args, '--epochs', String(n)], {
-      cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env },
-    })
-    const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
-    if (r.status !== 0 || line === undefined || !existsSync(out)) {
-      process.stderr.write(`bench:faults: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
-      return undefined
-    }
-    const [faults, sysS, userS] = (readFileSync(out, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number)
-    const json = JSON.parse(line) as { images?: unknown, images_per_s?: unknown }
-    return { faults: faults ?? NaN, sysS: sysS ?? NaN, userS: userS ?? NaN, images: Number(json.images), imagesPerS: Number(json.images_per_s) }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
+  const before = children()
+  const r = spawnSync(cmd, [...args, '--epochs', String(n)], {
+    cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env },
+  })
+  const after = children()
+  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
+  if (r.status !== 0 || line === undefined) {
+    process.stderr.write(`bench:faults: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
+    return undefined
+  }
+  const json = JSON.parse(line) as { images?: unknown, images_per_s?: unknown }
+  return {
+    faults: after.faults - before.faults, sysS: after.sysS - before.sysS, userS: after.userS - before.userS,
+    images: Number(json.images), imagesPerS: Number(json.images_per_s),
   }
 }
 
@@ -111,6 +121,7 @@ for (const r of results) {
   const share = r.sysMsPerImage / (r.sysMsPerImage + r.userMsPerImage)
   console.log(`| ${r.name} | ${r.imagesPerS.toFixed(0)} | ${r.faultsPerImage.toFixed(1)} | ${r.sysMsPerImage.toFixed(2)} | ${r.userMsPerImage.toFixed(2)} | ${(share * 100).toFixed(0)}% | ${(r.faultsPerImage * faultUs / 1e3).toFixed(2)} |`)
 }
+console.log('\n(Start-ups differ by a few hundred faults from run to run, so a figure near 0 can come out just below it.)')
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const file = join(root, 'bench', 'results', `faults-${o.count}.json`)
 writeFileSync(file, JSON.stringify({ count: Number(o.count), epochs, date: new Date().toISOString(), pageFaultMicros: faultUs, results }, null, 2))
