@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
 import { median } from './measure.js'
-import { pythonPeer } from './runs.js'
+import { KEEP_MEMORY_ENV, pythonPeer } from './runs.js'
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, epochs: { type: 'string', default: '3' },
@@ -92,7 +92,7 @@ if (python !== undefined) {
     name: 'Keras Sequence, workers=2, malloc keeping its memory',
     cmd: python,
     args: [join(shared, 'peers', 'keras_sequence.py'), corpus],
-    env: { MALLOC_MMAP_THRESHOLD_: String(64 << 20), MALLOC_TRIM_THRESHOLD_: String(4 << 30), MALLOC_TOP_PAD_: String(256 << 20) },
+    env: { ...KEEP_MEMORY_ENV },
   })
 }
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
-import { bestOfRounds, pythonPeer, runJson, type Result, type Row } from './runs.js'
+import { bestOfRounds, KEEP_MEMORY_ENV, pythonPeer, runJson, type Result, type Row } from './runs.js'
 import { median } from './measure.js'
 
 const { values: o } = parseArgs({ options: {
@@ -56,6 +56,9 @@ const rows: Row[] = [
 if (python !== undefined) {
   rows.push({ name: 'tf.data AUTOTUNE', what: 'tf.data peer', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] })
   rows.push({ name: 'Keras Sequence, workers=2', what: 'Keras Sequence peer', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'] })
+  // The same peer with glibc's malloc keeping its memory: how much of the Keras ratio is this machine's
+  // page faults (the goal is against the peer as the seed wrote it, the row above).
+  rows.push({ name: 'Keras Sequence, workers=2, malloc keeping its memory', what: 'Keras Sequence peer, malloc keeping its memory', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'], env: { ...KEEP_MEMORY_ENV } })
 }
 // Every row runs `--rounds` times, the rows taking turns, and each keeps its best round (bench/runs.ts).
 const rounds = Number(o.rounds)

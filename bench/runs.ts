@@ -3,6 +3,16 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
+/**
+ * glibc's malloc told to keep the memory it has (to map no block of its own below 64 MB, to hand
+ * nothing back below 4 GB, and to grow 256 MB at a time). The Keras peer makes new arrays for every
+ * image, and without this it faults in about 2.5 MB of fresh pages per image: where page faults are
+ * slow (10 us on a Firecracker VM) that, not its decoding, is most of its time (npm run bench:faults).
+ */
+export const KEEP_MEMORY_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: String(64 << 20), MALLOC_TRIM_THRESHOLD_: String(4 << 30), MALLOC_TOP_PAD_: String(256 << 20),
+}
+
 /** A program's JSON line, or undefined when it failed. */
 export type Result = Record<string, unknown> | undefined
 
