@@ -15,14 +15,13 @@
 // it has waited for (cminflt, cutime, cstime), read before and after it: Linux only, no other tool.
 //
 // usage: npm run bench:faults -- [--count 2000] [--epochs 3]
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
-import { median } from './measure.js'
-import { KEEP_MEMORY_ENV, pythonPeer } from './runs.js'
+import { median, procStat, TICKS_PER_S } from './measure.js'
+import { pythonPeer, pythonPeerRows, runJson, type Row } from './runs.js'
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, epochs: { type: 'string', default: '3' },
@@ -35,72 +34,59 @@ const corpus = join(root, 'bench', `corpus-${o.count}`)
 if (!existsSync(join(corpus, 'labels.csv'))) throw new Error(`bench:faults: ${corpus} does not exist (npm run bench -- --count ${o.count} makes it)`)
 if (!existsSync('/proc/self/stat')) throw new Error('bench:faults: reads /proc/self/stat, which this system does not have (Linux only)')
 
-/** Linux's USER_HZ: the unit of the CPU times in /proc/PID/stat (100 on every architecture Node runs on). */
-const TICKS_PER_S = 100
-
-/** What this process's waited-for children have used so far: minor page faults, user and kernel CPU seconds. */
+/** What this process's waited-for children have used so far: minor page faults (cminflt), user and kernel CPU seconds (cutime, cstime). */
 function children(): { faults: number, userS: number, sysS: number } {
-  const stat = readFileSync('/proc/self/stat', 'utf8')
-  // After the command name, in parentheses (which may hold spaces): field 3 (state) on.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number)
-  const at = (field: number): number => f[field - 3] ?? NaN
+  const at = procStat('/proc/self/stat')
   return { faults: at(11), userS: at(16) / TICKS_PER_S, sysS: at(17) / TICKS_PER_S }
 }
 
-/** Microseconds to touch one 4 KiB page of memory never written before, median of 5 buffers. */
-function pageFaultMicros(): number {
+/**
+ * One page fault: microseconds to touch one 4 KiB page of memory never written before, and how
+ * much of that this process's CPU time counts as kernel and as user time (medians of 5 buffers).
+ */
+function pageFault(): { us: number, kernelUs: number, userUs: number } {
   const size = 256 << 20
-  const each: number[] = []
+  const pages = size / 4096
+  const wall: number[] = []
+  const kernel: number[] = []
+  const user: number[] = []
   for (let k = 0; k < 5; k++) {
     const b = Buffer.allocUnsafeSlow(size) // not zero-filled: the first write to each page faults it in
+    const c0 = process.cpuUsage()
     const t0 = process.hrtime.bigint()
     for (let i = 0; i < size; i += 4096) b[i] = 1
-    each.push(Number(process.hrtime.bigint() - t0) / 1e3 / (size / 4096))
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e3 / pages)
+    const c = process.cpuUsage(c0)
+    kernel.push(c.system / pages)
+    user.push(c.user / pages)
   }
-  return median(each)
+  return { us: median(wall), kernelUs: median(kernel), userUs: median(user) }
 }
 
 interface Usage { faults: number, sysS: number, userS: number, images: number, imagesPerS: number }
 
-/** Runs the program for `n` epochs; undefined when it failed (why goes to stderr). */
-function usage(what: string, cmd: string, args: readonly string[], n: number, env: Record<string, string>): Usage | undefined {
-  process.stderr.write(`bench:faults: ${what}, ${n} epoch${n === 1 ? '' : 's'} ...\n`)
+/** Runs the program for `n` epochs; undefined when it failed (runJson says why on stderr). */
+function usage(row: Row, n: number): Usage | undefined {
   const before = children()
-  const r = spawnSync(cmd, [...args, '--epochs', String(n)], {
-    cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env },
-  })
+  const r = runJson('bench:faults', root, row.cmd, [...row.args, '--epochs', String(n)], `${row.what}, ${n} epoch${n === 1 ? '' : 's'}`, row.env)
   const after = children()
-  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
-  if (r.status !== 0 || line === undefined) {
-    process.stderr.write(`bench:faults: ${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}\n`)
-    return undefined
-  }
-  const json = JSON.parse(line) as { images?: unknown, images_per_s?: unknown }
+  if (r === undefined) return undefined
   return {
     faults: after.faults - before.faults, sysS: after.sysS - before.sysS, userS: after.userS - before.userS,
-    images: Number(json.images), imagesPerS: Number(json.images_per_s),
+    images: Number(r.images), imagesPerS: Number(r.images_per_s),
   }
 }
 
-interface Row { name: string, cmd: string, args: string[], env?: Record<string, string> }
 const python = pythonPeer('bench:faults', shared)
-const rows: Row[] = [{ name: 'tfpipe fit', cmd: process.execPath, args: [await compiledFit(root), corpus] }]
-if (python !== undefined) {
-  rows.push({ name: 'tf.data AUTOTUNE', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus] })
-  rows.push({ name: 'Keras Sequence, workers=2', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus] })
-  rows.push({
-    name: 'Keras Sequence, workers=2, malloc keeping its memory',
-    cmd: python,
-    args: [join(shared, 'peers', 'keras_sequence.py'), corpus],
-    env: { ...KEEP_MEMORY_ENV },
-  })
-}
+const rows: Row[] = [{ name: 'tfpipe fit', what: 'tfpipe fit', cmd: process.execPath, args: [await compiledFit(root), corpus] }]
+if (python !== undefined) rows.push(...pythonPeerRows(python, shared, corpus))
 
-const faultUs = pageFaultMicros()
+const fault = pageFault()
+const faultUs = fault.us
 interface PerImage { name: string, imagesPerS: number, faultsPerImage: number, sysMsPerImage: number, userMsPerImage: number }
 const results = rows.map((row): PerImage | { name: string } => {
-  const one = usage(row.name, row.cmd, row.args, 1, row.env ?? {})
-  const many = usage(row.name, row.cmd, row.args, epochs, row.env ?? {})
+  const one = usage(row, 1)
+  const many = usage(row, epochs)
   if (one === undefined || many === undefined) return { name: row.name }
   const extra = many.images * (epochs - 1)
   return {
@@ -112,7 +98,7 @@ const results = rows.map((row): PerImage | { name: string } => {
   }
 })
 
-console.log(`\none page fault (a 4 KiB page of a fresh 256 MB buffer, median of 5): ${faultUs.toFixed(2)} us\n`)
+console.log(`\none page fault (a 4 KiB page of a fresh 256 MB buffer, median of 5): ${faultUs.toFixed(2)} us, of which this process's CPU time counts ${fault.kernelUs.toFixed(2)} us as kernel and ${fault.userUs.toFixed(2)} us as user time\n`)
 console.log('per image, in the epochs past the first (the runs of 1 and of ' + `${epochs} epochs, their difference):\n`)
 console.log('| pipeline | images/s | page faults | kernel CPU ms | user CPU ms | kernel share | faults x one fault, ms |')
 console.log('|---|---|---|---|---|---|---|')
@@ -124,5 +110,5 @@ for (const r of results) {
 console.log('\n(Start-ups differ by a few hundred faults from run to run, so a figure near 0 can come out just below it.)')
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
 const file = join(root, 'bench', 'results', `faults-${o.count}.json`)
-writeFileSync(file, JSON.stringify({ count: Number(o.count), epochs, date: new Date().toISOString(), pageFaultMicros: faultUs, results }, null, 2))
+writeFileSync(file, JSON.stringify({ count: Number(o.count), epochs, date: new Date().toISOString(), pageFaultMicros: faultUs, pageFaultKernelMicros: fault.kernelUs, pageFaultUserMicros: fault.userUs, results }, null, 2))
 console.log(`\nwritten: ${file}`)

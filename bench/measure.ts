@@ -30,12 +30,22 @@ export function threadIds(): string[] {
   return readdirSync('/proc/self/task')
 }
 
+/** Linux's USER_HZ: the unit of the CPU times in /proc/.../stat (100 on every architecture Node runs on). */
+export const TICKS_PER_S = 100
+
 /**
- * One thread's CPU time in seconds (Linux: /proc/self/task/TID/stat's utime + stime,
- * in clock ticks of 10 ms); throws where there is no such file (another OS, a thread that ended).
+ * A /proc stat file's fields as numbers, by the numbers proc(5) gives them (14 is utime); throws
+ * where there is no such file (another OS, a thread that ended).
  */
-export function threadCpuSeconds(tid: string | number): number {
-  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+export function procStat(path: string): (field: number) => number {
+  const stat = readFileSync(path, 'utf8')
+  // After the command name, in parentheses (which may hold spaces): field 3 (state) on.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(f[11]) + Number(f[12])) / 100
+  return (field) => Number(f[field - 3])
+}
+
+/** One thread's CPU time in seconds (Linux: /proc/self/task/TID/stat's utime + stime). */
+export function threadCpuSeconds(tid: string | number): number {
+  const at = procStat(`/proc/self/task/${tid}/stat`)
+  return (at(14) + at(15)) / TICKS_PER_S
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
-import { bestOfRounds, KEEP_MEMORY_ENV, pythonPeer, runJson, type Result, type Row } from './runs.js'
+import { bestOfRounds, pythonPeer, pythonPeerRows, runJson, type Result, type Row } from './runs.js'
 import { median } from './measure.js'
 
 const { values: o } = parseArgs({ options: {
@@ -25,7 +25,7 @@ if (!existsSync(shared)) throw new Error(`bench: ${shared} not found (the shared
 const corpus = join(root, 'bench', `corpus-${o.count}`)
 const common = ['--size', o.size, '--batch', o.batch, '--epochs', o.epochs]
 
-const run = (cmd: string, args: readonly string[], what: string, env: Record<string, string> = {}): Result => runJson('bench', root, cmd, args, what, env)
+const run = (cmd: string, args: readonly string[], what: string, env: Readonly<Record<string, string>> = {}): Result => runJson('bench', root, cmd, args, what, env)
 
 const python = o['no-python'] ? undefined : pythonPeer('bench', shared)
 if (!existsSync(join(corpus, 'labels.csv'))) {
@@ -53,13 +53,7 @@ const rows: Row[] = [
   { name: 'tfpipe fit under tsx (TypeScript loader)', what: 'tfpipe fit under tsx', cmd: tsx, args: [join(root, 'bench', 'tfpipe-fit.ts'), corpus, ...common] },
   { name: 'tfjs-data + fitDataset', what: 'tfjs-data peer', cmd: node, args: [join(shared, 'peers', 'tfjs_data.mjs'), corpus, ...common] },
 ]
-if (python !== undefined) {
-  rows.push({ name: 'tf.data AUTOTUNE', what: 'tf.data peer', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] })
-  rows.push({ name: 'Keras Sequence, workers=2', what: 'Keras Sequence peer', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'] })
-  // The same peer with glibc's malloc keeping its memory: how much of the Keras ratio is this machine's
-  // page faults (the goal is against the peer as the seed wrote it, the row above).
-  rows.push({ name: 'Keras Sequence, workers=2, malloc keeping its memory', what: 'Keras Sequence peer, malloc keeping its memory', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'], env: { ...KEEP_MEMORY_ENV } })
-}
+if (python !== undefined) rows.push(...pythonPeerRows(python, shared, corpus, common))
 // Every row runs `--rounds` times, the rows taking turns, and each keeps its best round (bench/runs.ts).
 const rounds = Number(o.rounds)
 const inTurn = (list: Row[]) => bestOfRounds(list, rounds, (row, label) => run(row.cmd, row.args, label, row.env))

@@ -13,6 +13,20 @@ export const KEEP_MEMORY_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: String(64 << 20), MALLOC_TRIM_THRESHOLD_: String(4 << 30), MALLOC_TOP_PAD_: String(256 << 20),
 }
 
+/**
+ * The Python peers' rows: tf.data, the Keras Sequence (workers=2) as the seed wrote it, and the same
+ * with malloc keeping its memory (KEEP_MEMORY_ENV). `common` goes after the corpus (size, batch, epochs).
+ */
+export function pythonPeerRows(python: string, shared: string, corpus: string, common: readonly string[] = []): Row[] {
+  const keras = [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2']
+  return [
+    { name: 'tf.data AUTOTUNE', what: 'tf.data peer', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] },
+    { name: 'Keras Sequence, workers=2', what: 'Keras Sequence peer', cmd: python, args: keras },
+    // How much of the Keras ratio is the machine's page faults (the goal is against the row above).
+    { name: 'Keras Sequence, workers=2, malloc keeping its memory', what: 'Keras Sequence peer, malloc keeping its memory', cmd: python, args: keras, env: KEEP_MEMORY_ENV },
+  ]
+}
+
 /** A program's JSON line, or undefined when it failed. */
 export type Result = Record<string, unknown> | undefined
 
@@ -20,7 +34,7 @@ export type Result = Record<string, unknown> | undefined
  * Runs `cmd args` in `cwd` (TensorFlow's logging off) and returns the last JSON line it printed,
  * or undefined when it failed (why goes to stderr, each line prefixed by `tag`).
  */
-export function runJson(tag: string, cwd: string, cmd: string, args: readonly string[], what: string, env: Record<string, string> = {}): Result {
+export function runJson(tag: string, cwd: string, cmd: string, args: readonly string[], what: string, env: Readonly<Record<string, string>> = {}): Result {
   process.stderr.write(`${tag}: ${what} ...\n`)
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env } })
   const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'))
@@ -40,7 +54,7 @@ export function pythonPeer(tag: string, shared: string): string | undefined {
 }
 
 /** One program to run: `what` names it in the log. */
-export interface Row { readonly name: string, readonly what: string, readonly cmd: string, readonly args: readonly string[], readonly env?: Record<string, string> }
+export interface Row { readonly name: string, readonly what: string, readonly cmd: string, readonly args: readonly string[], readonly env?: Readonly<Record<string, string>> }
 
 /**
  * Runs every row `rounds` times, the rows taking turns (so a slow spell on a shared machine hits
