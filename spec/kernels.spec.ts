@@ -1,0 +1,131 @@
+import { describe, it, after } from 'node:test'
+import assert from 'node:assert/strict'
+import * as tf from '@tensorflow/tfjs'
+import { useBestBackend } from '../lib/index.js'
+
+// CI sets TFPIPE_REQUIRE_NATIVE=1; elsewhere a machine without the native backend has no Step kernel to replace.
+const requireNative = process.env.TFPIPE_REQUIRE_NATIVE === '1'
+const quiet = { warn: () => undefined }
+
+// The values' bits, so that NaN, -0 and 0 compare as themselves.
+const bits = (t: tf.Tensor) => [...new Uint32Array(new Float32Array(t.dataSync()).buffer)]
+
+async function native(): Promise<boolean> {
+  const info = await useBestBackend(quiet)
+  if (requireNative) assert.equal(info.name, 'tensorflow', `native backend required (TFPIPE_REQUIRE_NATIVE=1), got ${info.name}`)
+  return info.name === 'tensorflow'
+}
+
+// step(x, alpha) under tfjs-node's own kernel, then under tfpipe's.
+async function bothKernels<T>(f: () => T): Promise<{ theirs: T, ours: T }> {
+  const off = await useBestBackend({ ...quiet, fastKernels: false })
+  assert.deepEqual(off.replacedKernels, [])
+  const theirs = f()
+  const on = await useBestBackend({ ...quiet, fastKernels: true })
+  assert.deepEqual(on.replacedKernels, ['Step'])
+  return { theirs, ours: f() }
+}
+
+const edges = [-2, -0, 0, 1e-40, -1e-40, 0.5, 3, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -3.5, 7]
+
+describe('kernels: tfpipe\'s Step kernel on the tensorflow backend', () => {
+  after(async () => { await useBestBackend({ ...quiet, fastKernels: true }) })
+
+  it('is the one in use after useBestBackend, and fit\'s own call (no option) keeps whatever was chosen', async () => {
+    if (!await native()) return
+    assert.deepEqual((await useBestBackend(quiet)).replacedKernels, ['Step'])
+    const before = tf.getKernel('Step', 'tensorflow')?.kernelFunc
+    assert.deepEqual((await useBestBackend({ ...quiet, fastKernels: false })).replacedKernels, [])
+    const theirs = tf.getKernel('Step', 'tensorflow')?.kernelFunc
+    assert.notEqual(theirs, before)
+    assert.deepEqual((await useBestBackend(quiet)).replacedKernels, [], 'a call without fastKernels changes nothing')
+    assert.equal(tf.getKernel('Step', 'tensorflow')?.kernelFunc, theirs)
+    assert.deepEqual((await useBestBackend({ ...quiet, fastKernels: true })).replacedKernels, ['Step'])
+    assert.equal(tf.getKernel('Step', 'tensorflow')?.kernelFunc, before)
+    assert.deepEqual((await useBestBackend({ ...quiet, fastKernels: true })).replacedKernels, ['Step'], 'twice is the same as once')
+  })
+
+  it('gives tfjs-node\'s values bit for bit: NaN, -0, denormals and infinities, alpha 0, 0.25 and -0, any shape', async () => {
+    if (!await native()) return
+    const shapes: number[][] = [[12], [2, 3, 2], [3, 4]]
+    for (const alpha of [0, 0.25, -0, -1.5]) {
+      for (const shape of shapes) {
+        const { theirs, ours } = await bothKernels(() => tf.tidy(() => bits(tf.step(tf.tensor(edges, shape, 'float32'), alpha))))
+        assert.deepEqual(ours, theirs, `alpha ${alpha}, shape [${shape.join(',')}]`)
+      }
+    }
+    const scalar = await bothKernels(() => tf.tidy(() => [tf.step(tf.scalar(-1), 0.5), tf.step(tf.scalar(Number.NaN))].map(bits)))
+    assert.deepEqual(scalar.ours, scalar.theirs)
+    const empty = await bothKernels(() => tf.tidy(() => { const s = tf.step(tf.zeros([0, 3])); return [s.shape, s.dtype] }))
+    assert.deepEqual(empty.ours, empty.theirs)
+    const random = tf.randomNormal([4, 9, 9, 5], 0, 1, 'float32', 7)
+    const big = await bothKernels(() => tf.tidy(() => bits(tf.step(random))))
+    assert.deepEqual(big.ours, big.theirs)
+    random.dispose()
+  })
+
+  it('keeps no tensor of its own: one step in, one tensor out', async () => {
+    if (!await native()) return
+    await useBestBackend({ ...quiet, fastKernels: true })
+    const x = tf.tensor(edges)
+    for (const alpha of [0, 0.5]) {
+      const before = tf.memory().numTensors
+      const s = tf.step(x, alpha)
+      assert.equal(tf.memory().numTensors, before + 1)
+      s.dispose()
+    }
+    x.dispose()
+  })
+
+  it('treats int32 input as tfjs-node\'s kernel does (TensorFlow\'s IsNan rejects it)', async () => {
+    if (!await native()) return
+    const run = () => tf.tidy(() => { const s = tf.step(tf.tensor([-2, 0, 3], [3], 'int32')); return { dtype: s.dtype, values: [...s.dataSync()] } })
+    const { theirs, ours } = await bothKernels(() => { try { return run() } catch (err) { return String(err) } })
+    assert.deepEqual(ours, theirs)
+  })
+
+  it('gives ReLU\'s gradient, dy where x > 0, 0 elsewhere, NaN for NaN', async () => {
+    if (!await native()) return
+    await useBestBackend({ ...quiet, fastKernels: true })
+    const x = tf.tensor([-1, 0, 2, Number.NaN, 5, -0], [6])
+    const dy = tf.tensor([10, 20, 30, 40, 50, 60], [6])
+    const g = tf.grad((v: tf.Tensor) => tf.relu(v))(x, dy)
+    const got = [...g.dataSync()]
+    assert.deepEqual(got, [0, 0, 30, Number.NaN, 50, 0])
+    tf.dispose([x, dy, g])
+  })
+
+  it('trains a ReLU model to the same weights as tfjs-node\'s kernel, and leaves no tensors behind', async () => {
+    if (!await native()) return
+    const train = () => {
+      const model = tf.sequential({ layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+        tf.layers.flatten(), tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) })] })
+      model.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy' })
+      const xs = tf.randomNormal([6, 8, 8, 1], 0, 1, 'float32', 5)
+      const ys = tf.oneHot(tf.tensor1d([0, 1, 0, 1, 1, 0], 'int32'), 2)
+      return { model, xs, ys }
+    }
+    const step = async (use: boolean) => {
+      await useBestBackend({ ...quiet, fastKernels: use })
+      const { model, xs, ys } = train()
+      const before = tf.memory().numTensors
+      for (let i = 0; i < 3; i++) await model.trainOnBatch(xs, ys)
+      const left = tf.memory().numTensors - before
+      const weights = model.getWeights().map((w) => [...w.dataSync()])
+      tf.dispose([xs, ys])
+      model.dispose()
+      return { weights, left }
+    }
+    const theirs = await step(false)
+    const ours = await step(true)
+    assert.equal(ours.left, theirs.left, 'tensors left by three steps (the optimizer\'s own state counts for both)')
+    assert.equal(ours.weights.length, 4)
+    assert.notDeepEqual(ours.weights[0], (await (async () => { const { model, xs, ys } = train(); const w = [...(model.getWeights()[0]?.dataSync() ?? [])]; tf.dispose([xs, ys]); model.dispose(); return w })()), 'training moved the conv kernel')
+    assert.deepEqual(ours.weights, theirs.weights)
+  })
+
+  it('rejects a fastKernels that is not a boolean, before loading anything', () => {
+    assert.throws(() => useBestBackend({ fastKernels: 'yes' as unknown as boolean }), { name: 'TypeError', message: 'useBestBackend: fastKernels must be a boolean, got string' })
+  })
+})
