@@ -33,14 +33,10 @@ export function replaceStepKernel(replace: boolean): boolean {
   return stepKernelReplaced()
 }
 
-// step(x, alpha): NaN where x is NaN, 1 where x > 0, alpha elsewhere (tfjs' definition). Inputs other
-// than float32 go to tfjs-node's own kernel.
+// step(x, alpha): NaN where x is NaN, 1 where x > 0, alpha elsewhere (tfjs' definition). As in tfjs-node's
+// kernel, TensorFlow's IsNan takes floating-point input only, so an int32 input fails the same way.
 function fastStep(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
-  const x = args.inputs.x as tf.Tensor | undefined
-  if (x === undefined || x.dtype !== 'float32' || original === undefined) {
-    if (original === undefined) throw new Error('tfpipe: Step kernel called before it was registered')
-    return original.kernelFunc(args) as tf.TensorInfo
-  }
+  const x = args.inputs.x as tf.Tensor
   const alpha = Number((args.attrs as { alpha?: number } | undefined)?.alpha ?? 0)
   return tf.tidy(() => {
     const positive = tf.greater(x, 0)
