@@ -96,13 +96,23 @@ console.log(`\noverlap (CNN, 96x96): fit epoch ${sec(overlap.fit).toFixed(2)} s;
 // epochs share the machine's slow and fast spells, which processes minutes apart do not, so the
 // median of the rounds' ratios is the steadier figure (and a harder one than the best of each alone).
 // With map's concurrency 16 as above, 64 (two batches' decodes in flight while a step holds the main
-// thread), and 'auto' (chosen during the two warm-up epochs and carried on through the rounds).
-const alternating = ['16', '64', 'auto'].map((c) => ({ concurrency: c, r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', '--concurrency', c], `overlap, one process, concurrency ${c}`) }))
-for (const { concurrency, r } of alternating) {
+// thread), and 'auto' (chosen during the two warm-up epochs and carried on through the rounds); then at
+// 64 with TensorFlow's intra-op pool at one thread, and at 64 with tfjs-node's own Step kernel (ReLU's
+// gradient) instead of tfpipe's, each against the same model's own in-memory epochs.
+// cpuFloor: the ratio the CPU alone allows (both epochs' CPU time over every core, against the longer).
+const oneProcess = [
+  { label: 'concurrency 16', args: ['--concurrency', '16'] },
+  { label: 'concurrency 64', args: ['--concurrency', '64'] },
+  { label: 'concurrency auto', args: ['--concurrency', 'auto'] },
+  { label: 'concurrency 64, intra-op threads 1', args: ['--concurrency', '64', '--intra-op', '1'] },
+  { label: 'concurrency 64, tfjs-node\'s Step kernel', args: ['--concurrency', '64', '--tfjs-kernels'] },
+]
+const alternating = oneProcess.map(({ label, args }) => ({ label, r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', ...args], `overlap, one process, ${label}`) }))
+for (const { label, r } of alternating) {
   const m = r?.median as Record<string, number> | undefined
-  if (m === undefined) { console.log(`overlap in one process, concurrency ${concurrency}: failed`); continue }
+  if (m === undefined) { console.log(`overlap in one process, ${label}: failed`); continue }
   const chosen = r?.concurrency_chosen === undefined ? '' : ` (chose ${String(r.concurrency_chosen)})`
-  console.log(`overlap in one process (5 rounds of the three epochs in turn), map concurrency ${concurrency}${chosen}: medians fit ${m.fit?.toFixed(2)} s, in memory ${m.inMemory?.toFixed(2)} s, pipeline alone ${m.inputOnly?.toFixed(2)} s; median of the rounds' fit / max(the two) = ${m.ratio?.toFixed(2)}x; wait share ${m.waitShare?.toFixed(2)}`)
+  console.log(`overlap in one process (5 rounds of the three epochs in turn), ${label}${chosen}: medians fit ${m.fit?.toFixed(2)} s, in memory ${m.inMemory?.toFixed(2)} s, pipeline alone ${m.inputOnly?.toFixed(2)} s; median of the rounds' fit / max(the two) = ${m.ratio?.toFixed(2)}x (CPU floor ${m.cpuFloor?.toFixed(2)}x); wait share ${m.waitShare?.toFixed(2)}`)
 }
 
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })

@@ -5,6 +5,7 @@
 // usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto [--max-concurrency 64]] [--kernel linear]
 //        [--input-only | --in-memory | --overlap ROUNDS] [--model tiny|cnn] [--collate] [--dct accurate|fast] [--intra-op N]
 // --intra-op N: useBestBackend({ intraOpThreads: N }), TensorFlow's intra-op threads (default: its own, one per core)
+// --tfjs-kernels: useBestBackend({ fastKernels: false }), tfjs-node's own Step kernel (ReLU's gradient) instead of tfpipe's
 // --fit-dataset: tfjs' own loop, model.fitDataset(toTfDataset(pipeline)), instead of tfpipe's fit
 // --loop [--release]: a training loop of the user's own (collateSamples, tensors by hand, model.trainOnBatch);
 // --release frees each batch's decoded images once stacked (releaseImages); --loop-dataset: the loop over
@@ -16,6 +17,7 @@
 // Adjacent epochs share the machine's slow and fast spells, which separate processes minutes apart do not.
 // With --concurrency auto the output has what the tuner chose and its windows, summed up per
 // concurrency (autotune: medians of the waiting and starved shares, the spread of items/s).
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
@@ -39,6 +41,7 @@ const { values: o, positionals } = parseArgs({
     loop: { type: 'boolean', default: false },
     release: { type: 'boolean', default: false },
     'loop-dataset': { type: 'boolean', default: false },
+    'tfjs-kernels': { type: 'boolean', default: false },
   },
 })
 const corpus = positionals[0]
@@ -46,7 +49,7 @@ if (corpus === undefined) throw new Error('usage: tfpipe-fit.ts CORPUS')
 const size = Number(o.size)
 const batchSize = Number(o.batch)
 const epochs = Number(o.epochs)
-const backend = await useBestBackend(o['intra-op'] === undefined ? {} : { intraOpThreads: Number(o['intra-op']) })
+const backend = await useBestBackend({ ...(o['intra-op'] === undefined ? {} : { intraOpThreads: Number(o['intra-op']) }), ...(o['tfjs-kernels'] ? { fastKernels: false } : {}) })
 
 const rows = csv(join(corpus, 'labels.csv'))
 let images = 0
@@ -135,12 +138,14 @@ if (o.overlap !== undefined) {
       round[`${kind}MainCpu`] = +e.main.toFixed(3)
       if (kind === 'fit' && e.waitShare !== undefined) round.waitShare = +e.waitShare.toFixed(3)
     }
-    round.ratio = +((round.fit as number) / Math.max(round.inMemory as number, round.inputOnly as number)).toFixed(3)
+    const longer = Math.max(round.inMemory as number, round.inputOnly as number)
+    round.ratio = +((round.fit as number) / longer).toFixed(3)
+    round.cpuFloor = +Math.max(1, ((round.inMemoryCpu as number) + (round.inputOnlyCpu as number)) / availableParallelism() / longer).toFixed(3)
     all.push(round)
   }
   const of = (k: string) => all.map((r) => r[k] as number)
   console.log(JSON.stringify({
-    peer: 'tfpipe-overlap', model: o.model, size, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, images, rounds: all,
+    peer: 'tfpipe-overlap', model: o.model, size, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, replaced_kernels: backend.replacedKernels, cores: availableParallelism(), images, rounds: all,
     median: Object.fromEntries(Object.keys(all[0] ?? {}).map((key) => [key, median(of(key))])),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), tensors_left: tf.memory().numTensors,
     ...autotuned(),
@@ -200,7 +205,7 @@ if (o['input-only']) {
 const best = Math.min(...(times.length > 1 ? times.slice(1) : times))
 const bestAt = times.indexOf(best)
 console.log(JSON.stringify({
-  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : o['fit-dataset'] ? 'tfpipe-fitDataset' : o.loop ? `tfpipe-loop${o['loop-dataset'] ? '-dataset' : o.release ? '-release' : ''}` : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, images, epoch_s: +best.toFixed(3),
+  jpeg_decoder: jpegDecoder(), dct: o.dct, peer: `${o['input-only'] ? 'tfpipe-input-only' : o['in-memory'] ? 'tfpipe-fit-in-memory' : o['fit-dataset'] ? 'tfpipe-fitDataset' : o.loop ? `tfpipe-loop${o['loop-dataset'] ? '-dataset' : o.release ? '-release' : ''}` : 'tfpipe-fit'}${o.model === 'cnn' ? '-cnn' : ''}`, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, replaced_kernels: backend.replacedKernels, images, epoch_s: +best.toFixed(3),
   images_per_s: +(images / best).toFixed(1), cpu_s: +(cpus[bestAt] ?? NaN).toFixed(3), epoch_cpu_s: cpus.map((c) => +c.toFixed(3)), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   tensors_left: tf.memory().numTensors, ...autotuned(), ...(waitShare !== undefined ? { wait_share: waitShare.map((w) => +w.toFixed(3)) } : {}),
 }))
