@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { replaceStepKernel, stepKernelReplaced } from './kernels.js'
+import { replaceKernels, replacedKernels } from './kernels.js'
 
 /** Which backend tfpipe trains with, and why. */
 export interface BackendInfo {
@@ -15,8 +15,9 @@ export interface BackendInfo {
    */
   readonly intraOpThreads?: number
   /**
-   * The tfjs-node kernels tfpipe has replaced with its own (see `BackendOptions.fastKernels`):
-   * `['Step']`, or `[]` when they are tfjs-node's own (or the backend is not `tensorflow`).
+   * What tfpipe has replaced of tfjs' with its own (see `BackendOptions.fastKernels`):
+   * `['Step', 'Mean gradient', 'Sum gradient']`, or `[]` when tfjs' own are in use (or the backend is
+   * not `tensorflow`).
    */
   readonly replacedKernels: readonly string[]
 }
@@ -43,12 +44,12 @@ export interface BackendOptions {
    */
   readonly intraOpThreads?: number
   /**
-   * Replace tfjs-node's `Step` kernel, the one ReLU's gradient runs, with tfpipe's: the same
-   * values (NaN for NaN, 1 above 0, `alpha` elsewhere), made by TensorFlow's own ops instead of
-   * a tensor of ones that tfjs fills in JavaScript, element by element, on every step. Training
-   * a small ReLU CNN at 96x96 on 2 cores, each epoch took 16-36% less time (docs/performance.md,
-   * "tfjs-node's Step kernel"). Default: true when this call loads the backend. A later call
-   * changes it only when it passes `fastKernels`; `false` puts tfjs-node's kernel back.
+   * Replace tfjs-node's `Step` kernel, the one ReLU's gradient runs, and tfjs' Mean and Sum
+   * gradients (global average pooling, mean losses) with tfpipe's: the same values, made by
+   * TensorFlow's own ops instead of tensors of ones that tfjs fills in JavaScript, element by
+   * element, on every step. Training a small ReLU CNN at 96x96 on 2 cores, each epoch took 16-36%
+   * less time (docs/performance.md, "tfjs-node's Step kernel"). Default: true when this call loads
+   * the backend. A later call changes it only when it passes `fastKernels`; `false` puts tfjs' back.
    */
   readonly fastKernels?: boolean
 }
@@ -78,8 +79,7 @@ export function useBestBackend(options: BackendOptions = {}): Promise<BackendInf
   if (chosen === undefined || options.fresh === true) chosen = choose(options)
   return chosen.then((info) => {
     if (info.name !== 'tensorflow') return info
-    const replaced = fastKernels === undefined ? stepKernelReplaced() : replaceStepKernel(fastKernels)
-    return { ...info, replacedKernels: replaced ? ['Step'] : [] }
+    return { ...info, replacedKernels: fastKernels === undefined ? replacedKernels() : replaceKernels(fastKernels) }
   })
 }
 
@@ -129,8 +129,8 @@ async function choose(options: BackendOptions): Promise<BackendInfo> {
   }
   if (reason === undefined && await tf.setBackend('tensorflow')) {
     await tf.ready()
-    const replacedKernels = replaceStepKernel(options.fastKernels ?? true) ? ['Step'] : []
-    return intraOpThreads === undefined ? { name: 'tensorflow', native: true, replacedKernels } : { name: 'tensorflow', native: true, intraOpThreads, replacedKernels }
+    const replaced = replaceKernels(options.fastKernels ?? true)
+    return intraOpThreads === undefined ? { name: 'tensorflow', native: true, replacedKernels: replaced } : { name: 'tensorflow', native: true, intraOpThreads, replacedKernels: replaced }
   }
   reason ??= 'the tensorflow backend failed to start'
   await tf.setBackend('cpu')

@@ -22,27 +22,31 @@ async function bothKernels<T>(f: () => T): Promise<{ theirs: T, ours: T }> {
   assert.deepEqual(off.replacedKernels, [])
   const theirs = f()
   const on = await useBestBackend({ ...quiet, fastKernels: true })
-  assert.deepEqual(on.replacedKernels, ['Step'])
+  assert.deepEqual(on.replacedKernels, ALL)
   return { theirs, ours: f() }
 }
 
+const ALL = ['Step', 'Mean gradient', 'Sum gradient']
 const edges = [-2, -0, 0, 1e-40, -1e-40, 0.5, 3, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -3.5, 7]
 
-describe('kernels: tfpipe\'s Step kernel on the tensorflow backend', () => {
+describe('kernels: tfpipe\'s Step kernel, Mean and Sum gradients on the tensorflow backend', () => {
   after(async () => { await useBestBackend({ ...quiet, fastKernels: true }) })
 
   it('is the one in use after useBestBackend, and fit\'s own call (no option) keeps whatever was chosen', async () => {
     if (!await native()) return
-    assert.deepEqual((await useBestBackend(quiet)).replacedKernels, ['Step'])
+    assert.deepEqual((await useBestBackend(quiet)).replacedKernels, ALL)
     const before = tf.getKernel('Step', 'tensorflow')?.kernelFunc
+    const meanBefore = tf.getGradient('Mean')
     assert.deepEqual((await useBestBackend({ ...quiet, fastKernels: false })).replacedKernels, [])
     const theirs = tf.getKernel('Step', 'tensorflow')?.kernelFunc
     assert.notEqual(theirs, before)
+    assert.notEqual(tf.getGradient('Mean'), meanBefore)
     assert.deepEqual((await useBestBackend(quiet)).replacedKernels, [], 'a call without fastKernels changes nothing')
     assert.equal(tf.getKernel('Step', 'tensorflow')?.kernelFunc, theirs)
-    assert.deepEqual((await useBestBackend({ ...quiet, fastKernels: true })).replacedKernels, ['Step'])
+    assert.deepEqual((await useBestBackend({ ...quiet, fastKernels: true })).replacedKernels, ALL)
     assert.equal(tf.getKernel('Step', 'tensorflow')?.kernelFunc, before)
-    assert.deepEqual((await useBestBackend({ ...quiet, fastKernels: true })).replacedKernels, ['Step'], 'twice is the same as once')
+    assert.equal(tf.getGradient('Mean'), meanBefore)
+    assert.deepEqual((await useBestBackend({ ...quiet, fastKernels: true })).replacedKernels, ALL, 'twice is the same as once')
   })
 
   it('gives tfjs-node\'s values bit for bit: NaN, -0, denormals and infinities, alpha 0, 0.25 and -0, any shape', async () => {
@@ -123,6 +127,27 @@ describe('kernels: tfpipe\'s Step kernel on the tensorflow backend', () => {
     assert.equal(ours.weights.length, 4)
     assert.notDeepEqual(ours.weights[0], (await (async () => { const { model, xs, ys } = train(); const w = [...(model.getWeights()[0]?.dataSync() ?? [])]; tf.dispose([xs, ys]); model.dispose(); return w })()), 'training moved the conv kernel')
     assert.deepEqual(ours.weights, theirs.weights)
+  })
+
+  it('gives tfjs\' Mean and Sum gradients bit for bit, over any axes, with keepDims or not', async () => {
+    if (!await native()) return
+    const x = tf.randomNormal([3, 4, 5, 2], 0, 1, 'float32', 11)
+    const cases: Array<[number | number[] | undefined, boolean]> = [[undefined, false], [0, false], [[1, 2], false], [[1, 2], true], [-1, true], [[0, 3], false], [3, true]]
+    for (const [axis, keepDims] of cases) {
+      for (const reduce of [tf.mean, tf.sum]) {
+        const grads = () => tf.tidy(() => {
+          // a dy that is not all ones, so the reshape and broadcast are checked too
+          const f = (v: tf.Tensor) => tf.mul(reduce(v, axis, keepDims), tf.range(1, 1 + reduce(x, axis, keepDims).size).reshape(reduce(x, axis, keepDims).shape))
+          return bits(tf.grad(f)(x))
+        })
+        const { theirs, ours } = await bothKernels(grads)
+        assert.deepEqual(ours, theirs, `${reduce === tf.mean ? 'mean' : 'sum'} over ${JSON.stringify(axis)}, keepDims ${keepDims}`)
+      }
+    }
+    const before = tf.memory().numTensors
+    const g = tf.grad((v: tf.Tensor) => tf.mean(v, [1, 2]))(x)
+    assert.equal(tf.memory().numTensors, before + 1, 'the gradient and nothing else')
+    tf.dispose([g, x])
   })
 
   it('rejects a fastKernels that is not a boolean, before loading anything', () => {
