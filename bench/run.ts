@@ -97,15 +97,15 @@ console.log(`\noverlap (CNN, 96x96): fit epoch ${sec(overlap.fit).toFixed(2)} s;
 // median of the rounds' ratios is the steadier figure (and a harder one than the best of each alone).
 // With map's concurrency 16 as above, 64 (two batches' decodes in flight while a step holds the main
 // thread), and 'auto' (chosen during the two warm-up epochs and carried on through the rounds); then at
-// 64 with TensorFlow's intra-op pool at one thread, and at 64 with tfjs-node's own Step kernel (ReLU's
-// gradient) instead of tfpipe's, each against the same model's own in-memory epochs.
+// 64 with TensorFlow's intra-op pool at one thread, and at 64 with tfjs' own Step kernel (ReLU's
+// gradient) and Mean and Sum gradients instead of tfpipe's, each against the same model's own in-memory epochs.
 // cpuFloor: the ratio the CPU alone allows (both epochs' CPU time over every core, against the longer).
 const oneProcess = [
   { label: 'concurrency 16', args: ['--concurrency', '16'] },
   { label: 'concurrency 64', args: ['--concurrency', '64'] },
   { label: 'concurrency auto', args: ['--concurrency', 'auto'] },
   { label: 'concurrency 64, intra-op threads 1', args: ['--concurrency', '64', '--intra-op', '1'] },
-  { label: 'concurrency 64, tfjs-node\'s Step kernel', args: ['--concurrency', '64', '--tfjs-kernels'] },
+  { label: 'concurrency 64, tfjs\' own Step kernel and Mean and Sum gradients', args: ['--concurrency', '64', '--tfjs-kernels'] },
 ]
 const alternating = oneProcess.map(({ label, args }) => ({ label, r: run(node, [fitJs, corpus, '--size', '96', '--batch', o.batch, '--model', 'cnn', '--overlap', '5', ...args], `overlap, one process, ${label}`) }))
 for (const { label, r } of alternating) {

@@ -5,7 +5,8 @@
 // usage: tsx bench/tfpipe-fit.ts CORPUS [--size 224] [--batch 32] [--epochs 3] [--concurrency 16|auto [--max-concurrency 64]] [--kernel linear]
 //        [--input-only | --in-memory | --overlap ROUNDS] [--model tiny|cnn] [--collate] [--dct accurate|fast] [--intra-op N]
 // --intra-op N: useBestBackend({ intraOpThreads: N }), TensorFlow's intra-op threads (default: its own, one per core)
-// --tfjs-kernels: useBestBackend({ fastKernels: false }), tfjs-node's own Step kernel (ReLU's gradient) instead of tfpipe's
+// --tfjs-kernels: useBestBackend({ fastKernels: false }), tfjs' own Step kernel (ReLU's gradient) and Mean and Sum
+// gradients instead of tfpipe's
 // --fit-dataset: tfjs' own loop, model.fitDataset(toTfDataset(pipeline)), instead of tfpipe's fit
 // --loop [--release]: a training loop of the user's own (collateSamples, tensors by hand, model.trainOnBatch);
 // --release frees each batch's decoded images once stacked (releaseImages); --loop-dataset: the loop over
