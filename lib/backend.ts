@@ -61,7 +61,8 @@ let warned = false
  * Makes the native `tensorflow` backend active when it loads, else warns once
  * and uses the pure-JS `cpu` backend. Idempotent; `fit` calls it before
  * training. If you imported `@tensorflow/tfjs-node` (or `-gpu`) yourself,
- * its backend is used and nothing is loaded twice.
+ * its backend is used and nothing is loaded twice. On the `tensorflow` backend it also puts tfpipe's
+ * `Step` kernel and Mean and Sum gradients in place of tfjs' (see `fastKernels`).
  * @example const { name } = await useBestBackend() // 'tensorflow'
  * Errors: never rejects for a missing binding (that is the fallback); rejects only if no backend at all can start.
  */
