@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import { median } from './measure.js'
+import { smallCnn } from './workload.js'
 import { useBestBackend } from '../lib/index.js'
 
 const { values: o } = parseArgs({ options: {
@@ -25,17 +26,7 @@ if (backend.name !== 'tensorflow') throw new Error(`bench:kernels needs the nati
 
 const classes = 10
 const models: Record<string, () => tf.LayersModel> = {
-  cnn: () => {
-    const m = tf.sequential({ layers: [
-      tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, activation: 'relu' }),
-      tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, activation: 'relu' }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu' }),
-      tf.layers.globalAveragePooling2d({}),
-      tf.layers.dense({ units: classes, activation: 'softmax' }),
-    ] })
-    m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
-    return m
-  },
+  cnn: () => smallCnn(size, classes),
   'bn-cnn': () => {
     const m = tf.sequential({ layers: [
       tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, padding: 'same' }),

@@ -1,5 +1,6 @@
 // Small measuring helpers the benchmarks share.
 import { readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 
 /** The median of `xs` (the mean of the middle two for an even count). */
 export function median(xs: readonly number[]): number {
@@ -28,6 +29,14 @@ export function threadName(tid: string | number): string | undefined {
 /** The ids of this process's threads (Linux: /proc/self/task); throws where there is no such folder. */
 export function threadIds(): string[] {
   return readdirSync('/proc/self/task')
+}
+
+/**
+ * The overlap ratio the CPU alone allows: the in-memory and pipeline-alone epochs' CPU seconds
+ * spread over every core, against the longer of the two epochs (at least 1).
+ */
+export function cpuFloor(inMemoryS: number, inMemoryCpuS: number, inputOnlyS: number, inputOnlyCpuS: number): number {
+  return Math.max(1, (inMemoryCpuS + inputOnlyCpuS) / availableParallelism() / Math.max(inMemoryS, inputOnlyS))
 }
 
 /** Linux's USER_HZ: the unit of the CPU times in /proc/.../stat (100 on every architecture Node runs on). */

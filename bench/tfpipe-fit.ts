@@ -22,8 +22,8 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { cpuSince, median, spread, threadCpuSeconds } from './measure.js'
-import { tinyModel } from './workload.js'
+import { cpuFloor, cpuSince, median, spread, threadCpuSeconds } from './measure.js'
+import { smallCnn, tinyModel } from './workload.js'
 import { batch, cache, collate, collateSamples, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, releaseImages, shuffle, toTfDataset, useBestBackend, type Sample, type TensorData } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
@@ -69,18 +69,7 @@ const data = (o['in-memory'] ? stacked.pipe(cache()) : stacked).pipe(prefetch(2)
 // #endregion pipeline
 
 // tiny: the peers' model (global average pooling + dense); cnn: a real small CNN (for the overlap measurement)
-function cnnOrTiny(): tf.Sequential {
-  if (o.model !== 'cnn') return tinyModel(size, k)
-  const model = tf.sequential({ layers: [
-    tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, activation: 'relu' }),
-    tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, activation: 'relu' }),
-    tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu' }),
-    tf.layers.globalAveragePooling2d({}),
-    tf.layers.dense({ units: k, activation: 'softmax' }),
-  ] })
-  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
-  return model
-}
+const cnnOrTiny = (): tf.Sequential => (o.model === 'cnn' ? smallCnn(size, k) : tinyModel(size, k))
 
 // With 'auto': what the tuner chose, and per concurrency it ran at, its windows (each at least
 // 100 ms): how many, the medians of the share spent waiting on busy calls and of the part of it
@@ -141,7 +130,7 @@ if (o.overlap !== undefined) {
     }
     const longer = Math.max(round.inMemory as number, round.inputOnly as number)
     round.ratio = +((round.fit as number) / longer).toFixed(3)
-    round.cpuFloor = +Math.max(1, ((round.inMemoryCpu as number) + (round.inputOnlyCpu as number)) / availableParallelism() / longer).toFixed(3)
+    round.cpuFloor = +cpuFloor(round.inMemory as number, round.inMemoryCpu as number, round.inputOnly as number, round.inputOnlyCpu as number).toFixed(3)
     all.push(round)
   }
   const of = (k: string) => all.map((r) => r[k] as number)

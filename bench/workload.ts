@@ -13,6 +13,22 @@ export async function benchData(corpus: string, concurrency: number | 'auto' = 1
   return { data, classes: first?.y?.length ?? 2 }
 }
 
+/**
+ * The overlap's small CNN (bench/tfpipe-fit.ts --model cnn, bench/kernels.ts): three 3x3 stride-2
+ * ReLU convs (16, 32, 64 filters), global average pooling, dense; compiled with sgd.
+ */
+export function smallCnn(size: number, classes: number): tf.Sequential {
+  const model = tf.sequential({ layers: [
+    tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, activation: 'relu' }),
+    tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, activation: 'relu' }),
+    tf.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, activation: 'relu' }),
+    tf.layers.globalAveragePooling2d({}),
+    tf.layers.dense({ units: classes, activation: 'softmax' }),
+  ] })
+  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] })
+  return model
+}
+
 /** The peers' tiny model: global average pooling + dense, compiled with sgd. */
 export function tinyModel(size: number, classes: number): tf.Sequential {
   const model = tf.sequential({ layers: [

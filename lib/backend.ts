@@ -54,7 +54,9 @@ export interface BackendOptions {
   readonly fastKernels?: boolean
 }
 
-let chosen: Promise<BackendInfo> | undefined
+// What choose() decided; useBestBackend adds the kernels in use (replacedKernels), which later calls can change.
+type Chosen = Omit<BackendInfo, 'replacedKernels'>
+let chosen: Promise<Chosen> | undefined
 let warned = false
 
 /**
@@ -77,10 +79,13 @@ export function useBestBackend(options: BackendOptions = {}): Promise<BackendInf
     }
     setIntraOpThreads(intraOpThreads, options.warn ?? backendWarning)
   }
-  if (chosen === undefined || options.fresh === true) chosen = choose(options)
-  return chosen.then((info) => {
-    if (info.name !== 'tensorflow') return info
-    return { ...info, replacedKernels: fastKernels === undefined ? replacedKernels() : replaceKernels(fastKernels) }
+  let decided = options.fresh === true ? undefined : chosen
+  // The call that loads the backend replaces by default; later ones only when they pass fastKernels.
+  const replace = fastKernels ?? (decided === undefined ? true : undefined)
+  decided ??= chosen = choose(options)
+  return decided.then((info) => {
+    if (info.name !== 'tensorflow') return { ...info, replacedKernels: [] }
+    return { ...info, replacedKernels: replace === undefined ? replacedKernels() : replaceKernels(replace) }
   })
 }
 
@@ -107,12 +112,12 @@ export function activeBackend(): string {
   return tf.getBackend()
 }
 
-async function choose(options: BackendOptions): Promise<BackendInfo> {
+async function choose(options: BackendOptions): Promise<Chosen> {
   const warn = options.warn ?? backendWarning
   if (process.env.TFPIPE_BACKEND !== undefined && process.env.TFPIPE_BACKEND !== 'tensorflow') {
     await tf.setBackend(process.env.TFPIPE_BACKEND)
     await tf.ready()
-    return { name: tf.getBackend(), native: false, reason: `TFPIPE_BACKEND=${process.env.TFPIPE_BACKEND}`, replacedKernels: [] }
+    return { name: tf.getBackend(), native: false, reason: `TFPIPE_BACKEND=${process.env.TFPIPE_BACKEND}` }
   }
   let reason: string | undefined
   let intraOpThreads: number | undefined
@@ -130,8 +135,7 @@ async function choose(options: BackendOptions): Promise<BackendInfo> {
   }
   if (reason === undefined && await tf.setBackend('tensorflow')) {
     await tf.ready()
-    const replaced = replaceKernels(options.fastKernels ?? true)
-    return intraOpThreads === undefined ? { name: 'tensorflow', native: true, replacedKernels: replaced } : { name: 'tensorflow', native: true, intraOpThreads, replacedKernels: replaced }
+    return intraOpThreads === undefined ? { name: 'tensorflow', native: true } : { name: 'tensorflow', native: true, intraOpThreads }
   }
   reason ??= 'the tensorflow backend failed to start'
   await tf.setBackend('cpu')
@@ -141,5 +145,5 @@ async function choose(options: BackendOptions): Promise<BackendInfo> {
     warn(`tfpipe: the native TensorFlow backend is not available (${reason}); training uses the pure-JS cpu backend, which is slow. ` +
       'Fix: `npm run setup:native` in tfpipe, or see the README section "Installing the native backend".')
   }
-  return { name: 'cpu', native: false, reason, replacedKernels: [] }
+  return { name: 'cpu', native: false, reason }
 }

@@ -11,46 +11,46 @@ import * as tf from '@tensorflow/tfjs'
 // TensorFlow's Fill. Known upstream since 2019 (tensorflow/tfjs#1211: `ones` should call `fill`);
 // not fixed in 4.22.
 
-/** What `replaceKernels` replaces, as `BackendInfo.replacedKernels` names it. */
-const NAMES = ['Step', 'Mean gradient', 'Sum gradient'] as const
+// One piece of tfjs that tfpipe replaces: its registry entry now, and how to put a config in its place.
+// tfjs' registries hand back the config object registered, so "ours is in use" is an identity check.
+interface Replacement { readonly name: string, readonly ours: object, current(): object | undefined, register(config: object): void }
 
-let originalStep: tf.KernelConfig | undefined
-const originalGradients = new Map<string, tf.GradConfig>()
+const replacements: readonly Replacement[] = [
+  {
+    name: 'Step', ours: { kernelName: 'Step', backendName: 'tensorflow', kernelFunc: fastStep } satisfies tf.KernelConfig,
+    current: () => tf.getKernel('Step', 'tensorflow'),
+    register: (config) => { tf.unregisterKernel('Step', 'tensorflow'); tf.registerKernel(config as tf.KernelConfig) },
+  },
+  ...(['Mean', 'Sum'] as const).map((kernelName): Replacement => ({
+    name: `${kernelName} gradient`, ours: reductionGradient(kernelName),
+    current: () => tf.getGradient(kernelName) as tf.GradConfig | undefined,
+    register: (config) => tf.registerGradient(config as tf.GradConfig), // replaces silently (tfjs warns only with its DEBUG flag)
+  })),
+]
+// tfjs' own configs, kept while ours are registered in their place
+const originals = new Map<string, object>()
 
 /** Which of tfpipe's replacements are in use now. */
 export function replacedKernels(): string[] {
-  const inUse = [
-    originalStep !== undefined && tf.getKernel('Step', 'tensorflow')?.kernelFunc === fastStep,
-    tf.getGradient('Mean') === meanGradient,
-    tf.getGradient('Sum') === sumGradient,
-  ]
-  return NAMES.filter((_, i) => inUse[i] === true)
+  return replacements.filter((r) => r.current() === r.ours).map((r) => r.name)
 }
 
 /**
  * Registers tfpipe's Step kernel for the `tensorflow` backend and its Mean and Sum gradients in place
- * of tfjs' (or puts tfjs' back, with `replace` false). Call only with the `tensorflow` backend loaded.
- * Idempotent. Returns the names of the replacements in use.
+ * of tfjs' (or puts tfjs' back, with `replace` false). Call only with the `tensorflow` backend loaded
+ * (without its Step kernel, nothing is replaced). Idempotent. Returns the names of the replacements in use.
  */
 export function replaceKernels(replace: boolean): string[] {
-  const step = tf.getKernel('Step', 'tensorflow')
-  if (step === undefined) return replacedKernels()
-  if (replace && step.kernelFunc !== fastStep) {
-    originalStep = step
-    tf.unregisterKernel('Step', 'tensorflow')
-    tf.registerKernel({ kernelName: 'Step', backendName: 'tensorflow', kernelFunc: fastStep })
-  } else if (!replace && step.kernelFunc === fastStep && originalStep !== undefined) {
-    tf.unregisterKernel('Step', 'tensorflow')
-    tf.registerKernel(originalStep)
-  }
-  for (const ours of [meanGradient, sumGradient]) {
-    const current = tf.getGradient(ours.kernelName) as tf.GradConfig | undefined
-    if (replace && current !== undefined && current !== ours) {
-      originalGradients.set(ours.kernelName, current)
-      tf.registerGradient(ours) // replaces silently (tfjs warns only with its DEBUG flag)
-    } else if (!replace && current === ours) {
-      const original = originalGradients.get(ours.kernelName)
-      if (original !== undefined) tf.registerGradient(original)
+  if (tf.getKernel('Step', 'tensorflow') === undefined) return replacedKernels()
+  for (const r of replacements) {
+    const current = r.current()
+    if (current === undefined) continue
+    if (replace && current !== r.ours) {
+      originals.set(r.name, current)
+      r.register(r.ours)
+    } else if (!replace && current === r.ours) {
+      const original = originals.get(r.name)
+      if (original !== undefined) r.register(original)
     }
   }
   return replacedKernels()
@@ -68,33 +68,23 @@ function fastStep(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   })
 }
 
-// dy reshaped to x's rank, with 1 on the reduced axes (tfjs-core's Mean and Sum gradients).
-function expanded(dy: tf.Tensor | tf.Tensor[], x: tf.Tensor, axes: number[]): tf.Tensor {
-  const shape = x.shape.slice()
-  for (const a of axes) shape[a] = 1
-  return tf.reshape(dy as tf.Tensor, shape)
-}
-
-// tfjs-core 4.22's gradients/Mean_grad.js with fill(x.shape, 1) for ones(x.shape, 'float32').
-const meanGradient: tf.GradConfig = {
-  kernelName: 'Mean',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const x = saved[0] as tf.Tensor
-    const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape)
-    const reduceSize = tf.util.sizeFromShape(tf.backend_util.computeOutAndReduceShapes(x.shape, axes)[1])
-    return { x: () => tf.div(tf.mul(expanded(dy, x, axes), tf.fill(x.shape, 1)), reduceSize) }
-  },
-}
-
-// tfjs-core 4.22's gradients/Sum_grad.js with fill(x.shape, 1) for ones(x.shape, 'float32').
-const sumGradient: tf.GradConfig = {
-  kernelName: 'Sum',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const x = saved[0] as tf.Tensor
-    const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape)
-    const derX = tf.mul(expanded(dy, x, axes), tf.fill(x.shape, 1))
-    return { x: () => derX }
-  },
+// tfjs-core 4.22's gradients/Mean_grad.js and Sum_grad.js with fill(x.shape, 1) for ones(x.shape,
+// 'float32'): dy reshaped to x's rank (1 on the reduced axes) times ones, over the reduced size for Mean.
+function reductionGradient(kernelName: 'Mean' | 'Sum'): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const x = saved[0] as tf.Tensor
+      const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape)
+      const shape = x.shape.slice()
+      for (const a of axes) shape[a] = 1
+      return {
+        x: () => {
+          const derX = tf.mul(tf.reshape(dy as tf.Tensor, shape), tf.fill(x.shape, 1))
+          return kernelName === 'Sum' ? derX : tf.div(derX, tf.util.sizeFromShape(tf.backend_util.computeOutAndReduceShapes(x.shape, axes)[1]))
+        },
+      }
+    },
+  }
 }
