@@ -1,6 +1,7 @@
 // Small measuring helpers the benchmarks share.
 import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
 
 /** The median of `xs` (the mean of the middle two for an even count). */
 export function median(xs: readonly number[]): number {
@@ -57,4 +58,27 @@ export function procStat(path: string): (field: number) => number {
 export function threadCpuSeconds(tid: string | number): number {
   const at = procStat(`/proc/self/task/${tid}/stat`)
   return (at(14) + at(15)) / TICKS_PER_S
+}
+
+/**
+ * Records V8's major collections (mark-compact) from now on, as Node's `gc` performance entries:
+ * `count(from, to)` gives how many started between two `performance.now()` readings and their pauses
+ * on the main thread in ms (the marking done beside it on V8's helper threads is not in it). Entries
+ * arrive after the collection, so count a window once the next one has begun; `stop()` ends it.
+ */
+export function majorGcs(): { count(from: number, to: number): { n: number, pauseMs: number }, stop(): void } {
+  const seen: Array<{ start: number, ms: number }> = []
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) seen.push({ start: e.startTime, ms: e.duration })
+    }
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  return {
+    count(from, to) {
+      const inside = seen.filter((g) => g.start >= from && g.start < to)
+      return { n: inside.length, pauseMs: inside.reduce((s, g) => s + g.ms, 0) }
+    },
+    stop: () => observer.disconnect(),
+  }
 }

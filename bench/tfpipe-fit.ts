@@ -16,13 +16,15 @@
 // rotating from round to round): fit from the pipeline, fit on the same batches held in memory, and the
 // pipeline alone; prints each round's three times and fit / max(the other two), and their medians.
 // Adjacent epochs share the machine's slow and fast spells, which separate processes minutes apart do not.
+// Each round also has each epoch's count of V8's major collections (KIND + 'MajorGcs'); node_flags: the process's
+// own Node and V8 flags (run it as `node --initial-old-space-size=256 bench/build/tfpipe-fit.mjs ...` to compare).
 // With --concurrency auto the output has what the tuner chose and its windows, summed up per
 // concurrency (autotune: medians of the waiting and starved shares, the spread of items/s).
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { cpuFloor, cpuSince, median, spread, threadCpuSeconds } from './measure.js'
+import { cpuFloor, cpuSince, majorGcs, median, spread, threadCpuSeconds } from './measure.js'
 import { smallCnn, tinyModel } from './workload.js'
 import { batch, cache, collate, collateSamples, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, releaseImages, shuffle, toTfDataset, useBestBackend, type Sample, type TensorData } from '../lib/index.js'
 
@@ -118,11 +120,16 @@ if (o.overlap !== undefined) {
     return { seconds: h.stats.epochSeconds[0] as number, waitShare: h.stats.waitShare[0] as number, cpu: cpuSince(cpu0), main: mainTicks() - main0 }
   }
   const all: Array<Record<string, number>> = []
+  // V8's major collections in each epoch (counted once the rounds are over: entries arrive late).
+  const gcs = majorGcs()
+  const windows: Array<{ round: Record<string, number>, kind: string, from: number, to: number }> = []
   for (let r = 0; r < rounds; r++) {
     const round: Record<string, number> = {}
     for (let i = 0; i < kinds.length; i++) {
       const kind = kinds[(r + i) % kinds.length] as typeof kinds[number]
+      const from = performance.now()
       const e = await epoch(kind)
+      windows.push({ round, kind, from, to: performance.now() })
       round[kind] = +e.seconds.toFixed(3)
       round[`${kind}Cpu`] = +e.cpu.toFixed(3)
       round[`${kind}MainCpu`] = +e.main.toFixed(3)
@@ -133,9 +140,12 @@ if (o.overlap !== undefined) {
     round.cpuFloor = +cpuFloor(round.inMemory as number, round.inMemoryCpu as number, round.inputOnly as number, round.inputOnlyCpu as number).toFixed(3)
     all.push(round)
   }
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  gcs.stop()
+  for (const { round, kind, from, to } of windows) round[`${kind}MajorGcs`] = gcs.count(from, to).n
   const of = (k: string) => all.map((r) => r[k] as number)
   console.log(JSON.stringify({
-    peer: 'tfpipe-overlap', model: o.model, size, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, replaced_kernels: backend.replacedKernels, cores: availableParallelism(), images, rounds: all,
+    peer: 'tfpipe-overlap', model: o.model, size, node_flags: process.execArgv, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, replaced_kernels: backend.replacedKernels, cores: availableParallelism(), images, rounds: all,
     median: Object.fromEntries(Object.keys(all[0] ?? {}).map((key) => [key, median(of(key))])),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), tensors_left: tf.memory().numTensors,
     ...autotuned(),
