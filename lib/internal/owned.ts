@@ -82,26 +82,23 @@ export async function* disowned<T>(source: AnyIterable<T>): AsyncGenerator<T, vo
 }
 
 /**
- * The smallest image worth freeing at once (64 KiB: 148x148 RGB). Below it the
- * images in flight are a few MB, and freeing them made the CNN at 96x96 (27 KB
- * images) 7.7% slower per epoch in alternating runs (docs/performance-history.md, "Freeing
- * decoded images once stacked"); at 224x224 no difference was measured.
- */
-export const minReleaseBytes = 64 * 1024
-
-/**
  * Frees the decoder-made bytes of each owned sample in `batch` (already
- * copied into the batch's floats) with `free`, for images of at least
- * `minBytes`; returns how many it freed.
+ * copied into the batch's floats) with `free`; returns how many it freed.
+ *
+ * Every size is freed. The decoded arrays count as V8's external memory until
+ * they are freed, and V8 starts a major collection when that memory grows: for
+ * the CNN at 96x96 (27 KB images, left to V8 before) fit took 5 major
+ * collections per epoch, and 0-1 with every image freed (docs/performance.md,
+ * "Sixteenth session").
  */
-export function releaseOwned(batch: readonly unknown[], free: (bytes: Uint8Array) => boolean, minBytes = minReleaseBytes): number {
+export function releaseOwned(batch: readonly unknown[], free: (bytes: Uint8Array) => boolean): number {
   let n = 0
   for (const s of batch) {
     if (!isOwned(s)) continue
     ownedSamples.delete(s as object)
     const x = (s as { x?: unknown }).x
     const data = typeof x === 'object' && x !== null ? (x as { data?: unknown }).data : undefined
-    if (data instanceof Uint8Array && data.byteLength >= minBytes && releasable.has(data)) {
+    if (data instanceof Uint8Array && releasable.has(data)) {
       releasable.delete(data)
       if (free(data)) n++
     }
@@ -144,14 +141,13 @@ export function keepBytes(item: unknown): void {
 
 /**
  * Frees, with `free`, the decoder-made bytes of each of `samples` (whoever
- * holds them) of at least `minBytes`; returns how many it freed.
+ * holds them); returns how many it freed.
  */
-export function releaseDecoded(samples: readonly unknown[], free: (bytes: Uint8Array) => boolean, minBytes = minReleaseBytes): number {
+export function releaseDecoded(samples: readonly unknown[], free: (bytes: Uint8Array) => boolean): number {
   let n = 0
   for (const s of samples) {
     disown1(s)
     for (const d of decodedBytes(s)) {
-      if (d.byteLength < minBytes) continue
       releasable.delete(d)
       if (free(d)) n++
     }

@@ -81,14 +81,15 @@ export function collateSamples(samples: readonly Sample[], options: CollateOptio
  * Frees the decoded image bytes of samples you hold, now rather than at V8's
  * next collection. For a training loop of your own over arrays of samples
  * (`batch` without `collate`): once a batch is stacked (`collateSamples`) or
- * copied into tensors, its images are garbage, and leaving 150 KB per 224x224
- * image to V8 costs CPU (see docs/performance-history.md, "A training loop of the user's own: `releaseImages`").
+ * copied into tensors, its images are garbage, and leaving them to V8 costs CPU:
+ * 150 KB per 224x224 image (see docs/performance-history.md, "A training loop of
+ * the user's own: `releaseImages`"), and at any size V8's major collections, which
+ * it starts as that memory grows (docs/performance.md, "Sixteenth session").
  * `fit`, `evaluate`, `predict`, `toTfDataset` and `collate` already do this for
  * samples only the pipeline holds.
  * Each freed array reads as empty afterwards (its buffer is detached), so call it
  * when you are done with the samples, as you would `tf.dispose`. It frees only
- * bytes tfpipe's JPEG decoder made, of at least 64 KiB (148x148 RGB: smaller ones
- * are left to V8, which measured faster at 96x96), and never what `cache` keeps.
+ * bytes tfpipe's JPEG decoder made, of any size, and never what `cache` keeps.
  * Returns how many images it freed (0 where the decoder is sharp).
  * @example for await (const samples of pipe(files, map(imageSample({ size: [224, 224] })), batch(32))) {
  *   const b = collateSamples(samples)

@@ -6,14 +6,14 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import * as tf from '@tensorflow/tfjs'
 import { batch, cache, collate, collateSamples, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, releaseImages, shuffle, tap, toArray, toTfDataset, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
-import { minReleaseBytes, ownedStats } from '../../lib/internal/owned.js'
+import { ownedStats } from '../../lib/internal/owned.js'
 import { releaseBytes } from '../../lib/image/native-jpeg.js'
 
 // fit frees a decoded image's bytes once they are stacked into the batch's floats, but only
 // for samples nothing but the pipeline can reach (lib/internal/owned.ts). Every way a sample
 // can reach user code or a stage that keeps it must leave its bytes whole.
 const built = jpegDecoder() === 'native'
-const size = 160 // 76.8 KB per image: above minReleaseBytes
+const size = 160 // 76.8 KB per image
 const pixels = size * size * 3
 let root = ''
 
@@ -58,13 +58,20 @@ describe('fit frees the bytes of samples only the pipeline holds', () => {
     m.dispose()
   })
 
-  it('leaves images under minReleaseBytes to V8 (32x32: 3 KB)', async () => {
-    assert.ok(pixels >= minReleaseBytes)
-    const small = model(32)
+  it('frees small images too (32x32: 3 KB), after they are stacked: the same weights as with none freed', async () => {
+    const freeing = model(32)
+    const keeping = model(32)
+    keeping.setWeights(freeing.getWeights())
+    const decoded = () => pipe(imageFolder(root), map(imageSample({ size: [32, 32], numClasses: 2 }), { concurrency: 4 }))
     const before = ownedStats().released
-    await fit(small, pipe(imageFolder(root), map(imageSample({ size: [32, 32], numClasses: 2 }), { concurrency: 4 }), batch(4)), { epochs: 1, verbose: 0 })
-    assert.equal(ownedStats().released, before)
-    small.dispose()
+    await fit(freeing, decoded().pipe(batch(4)), { epochs: 2, verbose: 0 })
+    assert.equal(ownedStats().released - before, built ? 24 : 0)
+    await fit(keeping, decoded().pipe(tap(() => {}), batch(4)), { epochs: 2, verbose: 0 }) // a tap takes the mark off: nothing freed
+    assert.equal(ownedStats().released - before, built ? 24 : 0)
+    const [a, b] = [freeing, keeping].map((m) => m.getWeights().map((w) => w.dataSync()))
+    assert.deepEqual(a, b)
+    freeing.dispose()
+    keeping.dispose()
   })
 
   it('leaves them whole when a tap keeps the samples', () =>
@@ -208,14 +215,14 @@ describe('releaseImages frees the bytes of samples the user holds', () => {
     }
   })
 
-  it('leaves bytes the decoder did not make, and images under minReleaseBytes', async () => {
+  it('leaves bytes the decoder did not make, and frees small images it made (32x32: 3 KB)', async () => {
     const own: Sample = { x: { data: new Uint8Array(pixels), shape: [size, size, 3] }, y: 0 }
     assert.equal(releaseImages([own]), 0)
     assert.equal((own.x as TensorData).data.length, pixels)
     const small = await toArray(pipe(imageFolder(root), map(imageSample({ size: [32, 32], numClasses: 2 }))))
-    assert.ok(32 * 32 * 3 < minReleaseBytes)
-    assert.equal(releaseImages(small), 0)
     assert.ok(small.every((s) => bytesOf(s) === 32 * 32 * 3))
+    assert.equal(releaseImages(small), built ? 12 : 0)
+    assert.ok(small.every((s) => bytesOf(s) === (built ? 0 : 32 * 32 * 3)))
   })
 
   it('throws a TypeError for anything but a sample or an array of samples', () => {
