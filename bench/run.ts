@@ -114,7 +114,7 @@ for (const { label, r } of alternating) {
   const m = r?.median as Record<string, number> | undefined
   if (m === undefined) { console.log(`overlap in one process, ${label}: failed`); continue }
   const chosen = r?.concurrency_chosen === undefined ? '' : ` (chose ${String(r.concurrency_chosen)})`
-  console.log(`overlap in one process (5 rounds of the three epochs in turn), ${label}${chosen}: medians fit ${m.fit?.toFixed(2)} s, in memory ${m.inMemory?.toFixed(2)} s, pipeline alone ${m.inputOnly?.toFixed(2)} s; median of the rounds' fit / max(the two) = ${m.ratio?.toFixed(2)}x (CPU floor ${m.cpuFloor?.toFixed(2)}x); wait share ${m.waitShare?.toFixed(2)}`)
+  console.log(`overlap in one process (5 rounds of the three epochs in turn), ${label}${chosen}: medians fit ${m.fit?.toFixed(2)} s, in memory ${m.inMemory?.toFixed(2)} s, pipeline alone ${m.inputOnly?.toFixed(2)} s; median of the rounds' fit / max(the two) = ${m.ratio?.toFixed(2)}x (CPU floor ${m.cpuFloor?.toFixed(2)}x); wait share ${m.waitShare?.toFixed(2)}; V8's major collections per epoch: fit ${String(m.fitMajorGcs)}, in memory ${String(m.inMemoryMajorGcs)}, pipeline alone ${String(m.inputOnlyMajorGcs)}`)
 }
 
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
