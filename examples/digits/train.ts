@@ -29,7 +29,8 @@ export async function trainDigits(run: DigitsRun = {}) {
   const val = imageFolder(root, { ...split, subset: 'validation' })
   const load = imageSample({ channels: 1, numClasses: train.classNames.length })
 
-  const trainBatches = pipe(train, shuffle('all', { seed }), map(load, { concurrency: 4 }), batch(32), prefetch(2))
+  // 'auto' finds how many decodes to keep in flight (sharp decodes these PNGs on its own threads).
+  const trainBatches = pipe(train, shuffle('all', { seed }), map(load, { concurrency: 'auto' }), batch(32), prefetch(2))
   const valBatches = pipe(val, map(load, { concurrency: 4 }), batch(64))
 
   // #region resume
