@@ -1,6 +1,7 @@
 import type { Sharp, OutputInfo } from 'sharp'
 import { assertInteger, assertOneOf } from '../internal/validate.js'
 import { decodeJpegNative } from './native-jpeg.js'
+import { madeByDecoder } from '../internal/owned.js'
 
 // sharp (libvips) is loaded when a file first needs it: with the JPEG fast path a folder of
 // plain JPEGs never does, and loading it adds 17-20 MB to the process's resident memory.
@@ -150,7 +151,12 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
   const shape: [number, number, number] = [info.height, info.width, channels]
   const rgb = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength)
   const bytes = channels === 1 ? luma(rgb) : rgb
-  if (dtype === 'uint8') return { data: bytes, shape }
+  if (dtype === 'uint8') {
+    // Bytes in a buffer of their own (sharp's output, or the grey copy) may be freed once stacked, as the
+    // fast path's are: left to V8, they count as external memory and start its major collections.
+    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) madeByDecoder(bytes)
+    return { data: bytes, shape }
+  }
   return { data: toFloat(bytes, channels, options.normalize ?? 'unit'), shape }
 }
 

@@ -89,8 +89,9 @@ export function collateSamples(samples: readonly Sample[], options: CollateOptio
  * samples only the pipeline holds.
  * Each freed array reads as empty afterwards (its buffer is detached), so call it
  * when you are done with the samples, as you would `tf.dispose`. It frees only
- * bytes tfpipe's JPEG decoder made, of any size, and never what `cache` keeps.
- * Returns how many images it freed (0 where the decoder is sharp).
+ * bytes tfpipe's decoders made (the JPEG fast path's, or sharp's for other files), of
+ * any size, and never what `cache` keeps. Freeing takes tfpipe's addon (built at
+ * install); without it this returns 0. Returns how many images it freed.
  * @example for await (const samples of pipe(files, map(imageSample({ size: [224, 224] })), batch(32))) {
  *   const b = collateSamples(samples)
  *   releaseImages(samples)

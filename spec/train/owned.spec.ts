@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import { batch, cache, collate, collateSamples, fit, imageFolder, imageSample, jpegDecoder, map, pipe, prefetch, releaseImages, shuffle, tap, toArray, toTfDataset, useBestBackend, type AnyIterable, type Sample, type TensorData } from '../../lib/index.js'
 import { ownedStats } from '../../lib/internal/owned.js'
 import { releaseBytes } from '../../lib/image/native-jpeg.js'
+import { withSharp } from '../helpers.js'
 
 // fit frees a decoded image's bytes once they are stacked into the batch's floats, but only
 // for samples nothing but the pipeline can reach (lib/internal/owned.ts). Every way a sample
@@ -16,16 +17,22 @@ const built = jpegDecoder() === 'native'
 const size = 160 // 76.8 KB per image
 const pixels = size * size * 3
 let root = ''
+let pngs = '' // the same folders as PNGs, which sharp decodes
 
 before(async () => {
   await useBestBackend()
   root = await mkdtemp(join(tmpdir(), 'tfpipe-owned-'))
+  pngs = await mkdtemp(join(tmpdir(), 'tfpipe-owned-png-'))
   for (const [cls, colour] of [['a', '#c04020'], ['b', '#2040c0']] as const) {
     await mkdir(join(root, cls))
-    for (let i = 0; i < 6; i++) await sharp({ create: { width: 40, height: 30, channels: 3, background: colour } }).jpeg().toFile(join(root, cls, `${i}.jpg`))
+    await mkdir(join(pngs, cls), { recursive: true })
+    for (let i = 0; i < 6; i++) {
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: colour } }).jpeg().toFile(join(root, cls, `${i}.jpg`))
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: colour } }).png().toFile(join(pngs, cls, `${i}.png`))
+    }
   }
 })
-after(() => rm(root, { recursive: true, force: true }))
+after(async () => { await rm(root, { recursive: true, force: true }); await rm(pngs, { recursive: true, force: true }) })
 
 function model(side = size): tf.LayersModel {
   const m = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [side, side, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
@@ -53,7 +60,7 @@ describe('fit frees the bytes of samples only the pipeline holds', () => {
     const m = model()
     const before = ownedStats().released
     await fit(m, pipe(imageFolder(root), shuffle('all', { seed: 1 }), load(), batch(4), prefetch(2)), { epochs: 2, verbose: 0 })
-    // The decodes are the addon's only where it is built (always in CI); sharp's bytes are left to V8.
+    // Freeing takes the addon (built in CI); without it every decode's bytes are left to V8.
     assert.equal(ownedStats().released - before, built ? 24 : 0)
     m.dispose()
   })
@@ -72,6 +79,30 @@ describe('fit frees the bytes of samples only the pipeline holds', () => {
     assert.deepEqual(a, b)
     freeing.dispose()
     keeping.dispose()
+  })
+
+  it('frees what sharp decodes too (PNGs, colour and grey), after stacking: the same weights as with none freed', async () => {
+    for (const channels of [3, 1] as const) {
+      const side = 24
+      const make = () => {
+        const m = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [side, side, channels] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
+        m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
+        return m
+      }
+      const freeing = make()
+      const keeping = make()
+      keeping.setWeights(freeing.getWeights())
+      const decoded = () => pipe(imageFolder(pngs), map(imageSample({ size: [side, side], channels, numClasses: 2 }), { concurrency: 4 }))
+      const before = ownedStats().released
+      await fit(freeing, decoded().pipe(batch(4)), { epochs: 2, verbose: 0 })
+      assert.equal(ownedStats().released - before, built ? 24 : 0, `channels ${channels}`)
+      await fit(keeping, decoded().pipe(tap(() => {}), batch(4)), { epochs: 2, verbose: 0 })
+      assert.equal(ownedStats().released - before, built ? 24 : 0, `channels ${channels}`)
+      const [a, b] = [freeing, keeping].map((m) => m.getWeights().map((w) => w.dataSync()))
+      assert.deepEqual(a, b)
+      freeing.dispose()
+      keeping.dispose()
+    }
   })
 
   it('leaves them whole when a tap keeps the samples', () =>
@@ -124,7 +155,7 @@ describe('collate frees the bytes of samples only the pipeline holds', () => {
   it('frees each image once stacked, and its batches keep every value', async () => {
     const before = ownedStats().released
     const batches = await toArray(pipe(imageFolder(root), load(), batch(4), collate(), prefetch(1)))
-    // The decodes are the addon's only where it is built (always in CI); sharp's bytes are left to V8.
+    // Freeing takes the addon (built in CI); without it every decode's bytes are left to V8.
     assert.equal(ownedStats().released - before, built ? 12 : 0)
     assert.equal(batches.length, 3)
     // The reference: the same images decoded and stacked by a pipeline that keeps its samples (toArray first).
@@ -223,6 +254,17 @@ describe('releaseImages frees the bytes of samples the user holds', () => {
     assert.ok(small.every((s) => bytesOf(s) === 32 * 32 * 3))
     assert.equal(releaseImages(small), built ? 12 : 0)
     assert.ok(small.every((s) => bytesOf(s) === (built ? 0 : 32 * 32 * 3)))
+  })
+
+  it('frees what sharp decoded: PNGs, colour and grey, and JPEGs with TFPIPE_JPEG=sharp', async () => {
+    for (const channels of [3, 1] as const) {
+      const samples = await toArray(pipe(imageFolder(pngs), map(imageSample({ size: [20, 20], channels, numClasses: 2 }))))
+      assert.ok(samples.every((s) => bytesOf(s) === 20 * 20 * channels))
+      assert.equal(releaseImages(samples), built ? 12 : 0, `channels ${channels}`)
+      assert.ok(samples.every((s) => bytesOf(s) === (built ? 0 : 20 * 20 * channels)))
+    }
+    const bySharp = await withSharp(() => toArray(pipe(imageFolder(root), map(imageSample({ size: [20, 20], numClasses: 2 })))))
+    assert.equal(releaseImages(bySharp), built ? 12 : 0)
   })
 
   it('throws a TypeError for anything but a sample or an array of samples', () => {
