@@ -62,23 +62,19 @@ export function threadCpuSeconds(tid: string | number): number {
 
 /**
  * Records V8's major collections (mark-compact) from now on, as Node's `gc` performance entries:
- * `count(from, to)` gives how many started between two `performance.now()` readings and their pauses
- * on the main thread in ms (the marking done beside it on V8's helper threads is not in it). Entries
+ * `count(from, to)` gives how many started between two `performance.now()` readings. Entries
  * arrive after the collection, so count a window once the next one has begun; `stop()` ends it.
  */
-export function majorGcs(): { count(from: number, to: number): { n: number, pauseMs: number }, stop(): void } {
-  const seen: Array<{ start: number, ms: number }> = []
+export function majorGcs(): { count(from: number, to: number): number, stop(): void } {
+  const starts: number[] = []
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      if (((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) seen.push({ start: e.startTime, ms: e.duration })
+      if (((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) starts.push(e.startTime)
     }
   })
   observer.observe({ entryTypes: ['gc'] })
   return {
-    count(from, to) {
-      const inside = seen.filter((g) => g.start >= from && g.start < to)
-      return { n: inside.length, pauseMs: inside.reduce((s, g) => s + g.ms, 0) }
-    },
+    count: (from, to) => starts.filter((t) => t >= from && t < to).length,
     stop: () => observer.disconnect(),
   }
 }

@@ -143,7 +143,7 @@ if (o.overlap !== undefined) {
   }
   await new Promise((resolve) => setTimeout(resolve, 100))
   gcs.stop()
-  for (const { round, kind, from, to } of windows) round[`${kind}MajorGcs`] = gcs.count(from, to).n
+  for (const { round, kind, from, to } of windows) round[`${kind}MajorGcs`] = gcs.count(from, to)
   const of = (k: string) => all.map((r) => r[k] as number)
   console.log(JSON.stringify({
     peer: 'tfpipe-overlap', model: o.model, size, node_flags: process.execArgv, backend: backend.name, intra_op_threads: backend.intraOpThreads ?? null, replaced_kernels: backend.replacedKernels, cores: availableParallelism(), images, rounds: all,
