@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
-import { bestOfRounds, pythonPeer, runJson, type Result, type Row } from './runs.js'
+import { bestOfRounds, pythonPeer, pythonPeerRows, runJson, type Result, type Row } from './runs.js'
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '2' }, cpus: { type: 'string' },
@@ -69,10 +69,8 @@ const rows: Row[] = [
   { name: fitRow, what: fitRow, cmd: node, args: [fitJs, corpus, ...common] },
   { name: inputRow, what: inputRow, cmd: node, args: [fitJs, corpus, ...common, '--input-only'] },
   { name: trainingRow, what: trainingRow, cmd: node, args: [fitJs, corpus, ...common, '--in-memory'] },
-  ...(python === undefined ? [] : [
-    { name: 'Keras Sequence, workers=2', what: 'Keras Sequence peer', cmd: python, args: [join(shared, 'peers', 'keras_sequence.py'), corpus, ...common, '--workers', '2'] },
-    { name: 'tf.data AUTOTUNE', what: 'tf.data peer', cmd: python, args: [join(shared, 'peers', 'tf_data.py'), corpus, ...common] },
-  ]),
+  // The peers as the seed wrote them (not the row with malloc keeping its memory).
+  ...(python === undefined ? [] : pythonPeerRows(python, shared, corpus, common).filter((r) => r.env === undefined)),
 ]
 const results = bestOfRounds(rows, rounds, (row, label) => run(row.cmd, row.args, label, row.env))
 const best = new Map(results.map(({ name, r }) => [name, r]))

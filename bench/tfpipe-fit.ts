@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import { cpuFloor, cpuSince, majorGcs, median, spread, threadCpuSeconds } from './measure.js'
-import { smallCnn, tinyModel } from './workload.js'
+import { drainFreeing, smallCnn, tinyModel } from './workload.js'
 import { batch, cache, collate, collateSamples, csv, fit, imageSample, jpegDecoder, map, pipe, prefetch, releaseImages, shuffle, toTfDataset, useBestBackend, type Sample, type TensorData } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({
@@ -93,11 +93,10 @@ const times: number[] = []
 // The whole process's CPU time over each epoch (every thread's), in seconds.
 const cpus: number[] = []
 let waitShare: number[] | undefined
-// One epoch of the input pipeline alone, in seconds. Each batch's decoded images are freed as fit's sink
-// frees them once stacked (releaseImages): left to V8, they start major collections fit does not pay.
+// One epoch of the input pipeline alone, in seconds (its images freed as fit's sink frees them).
 const inputEpoch = async (ds: typeof data) => {
   const t0 = performance.now()
-  for await (const b of ds) if (Array.isArray(b)) releaseImages(b as Sample[])
+  await drainFreeing(ds)
   return (performance.now() - t0) / 1000
 }
 if (o.overlap !== undefined) {

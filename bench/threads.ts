@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { threadCpuSeconds, threadIds, threadName } from './measure.js'
-import { benchData, tinyModel } from './workload.js'
-import { fit, releaseImages, useBestBackend, type Sample as ImageSample } from '../lib/index.js'
+import { benchData, drainFreeing, tinyModel } from './workload.js'
+import { fit, useBestBackend } from '../lib/index.js'
 
 const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { epochs: { type: 'string', default: '4' }, 'input-only': { type: 'boolean', default: false }, concurrency: { type: 'string', default: '16' } } })
 const corpus = positionals[0]
@@ -47,8 +47,7 @@ const { data, classes } = await benchData(corpus, concurrency)
 if (o['input-only']) {
   for (let e = 0; e < epochs; e++) {
     const a = sample()
-    // Each batch's images freed as fit's sink frees them once stacked (as in tfpipe-fit --input-only).
-    for await (const b of data) if (Array.isArray(b)) releaseImages(b as ImageSample[])
+    await drainFreeing(data)
     report(`input pipeline, epoch ${e}`, a, sample())
   }
 } else {

@@ -3,7 +3,7 @@
 // model (global average pooling + dense, sgd), as bench/tfpipe-fit.ts runs them.
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import { batch, csv, imageSample, map, pipe, prefetch, shuffle } from '../lib/index.js'
+import { batch, csv, imageSample, map, pipe, prefetch, releaseImages, shuffle, type Sample } from '../lib/index.js'
 
 /** The bench's pipeline over CORPUS/labels.csv, and the number of classes (the labels' length). */
 export async function benchData(corpus: string, concurrency: number | 'auto' = 16) {
@@ -11,6 +11,15 @@ export async function benchData(corpus: string, concurrency: number | 'auto' = 1
   const first = (await rows.iterate()[Symbol.asyncIterator]().next()).value
   const data = pipe(rows, shuffle('all', { seed: 1 }), map(imageSample({ size: [224, 224] }), { concurrency }), batch(32)).pipe(prefetch(2))
   return { data, classes: first?.y?.length ?? 2 }
+}
+
+/**
+ * One pass of the input pipeline alone (tfpipe-fit --input-only, threads.ts --input-only): each batch's
+ * decoded images are freed as fit's sink frees them once stacked (releaseImages). Left to V8, they would
+ * start major collections that fit does not pay.
+ */
+export async function drainFreeing(data: AsyncIterable<unknown>): Promise<void> {
+  for await (const b of data) if (Array.isArray(b)) releaseImages(b as Sample[])
 }
 
 /**

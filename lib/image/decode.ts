@@ -111,7 +111,6 @@ export function decodeImage(input: string | Buffer | Uint8Array, options: Decode
 export async function decodeChecked(input: string | Buffer | Uint8Array, options: DecodeOptions, transform?: (img: Sharp, meta: { width: number, height: number }) => Sharp): Promise<DecodedImage> {
   const name = typeof input === 'string' ? input : `a buffer of ${input.byteLength} bytes`
   const channels = options.channels ?? 3
-  const dtype = options.dtype ?? 'float32'
   const fit = options.fit ?? 'fill'
   if (typeof input === 'string' && jpegName.test(input) && transform === undefined && channels !== 4 && fit !== 'contain' && (options.kernel ?? 'linear') === 'linear') {
     // The JPEG fast path (native/jpeg.c): one job on its decode threads, about 3x sharp's rate. It declines
@@ -119,7 +118,7 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
     // Only files named as JPEGs are offered: a PNG would cost an extra open, a job
     // and an output buffer before sharp reads it (a JPEG with another name goes to sharp).
     const fast = await decodeJpegNative(input, options.size, channels, fit, options.maxPixels ?? 100_000_000, options.dctMethod === 'fast')
-    if (fast !== undefined) return dtype === 'uint8' ? fast : { data: toFloat(fast.data, channels, options.normalize ?? 'unit'), shape: fast.shape }
+    if (fast !== undefined) return decoded(fast.data, fast.shape, options)
   }
   const sharp = await loadSharp()
   let raw: { data: Buffer, info: OutputInfo }
@@ -150,14 +149,20 @@ export async function decodeChecked(input: string | Buffer | Uint8Array, options
   if (info.channels !== got) throw new ImageDecodeError(name, `expected ${got} channels after conversion, got ${info.channels}`)
   const shape: [number, number, number] = [info.height, info.width, channels]
   const rgb = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength)
-  const bytes = channels === 1 ? luma(rgb) : rgb
-  if (dtype === 'uint8') {
-    // Bytes in a buffer of their own (sharp's output, or the grey copy) may be freed once stacked, as the
-    // fast path's are: left to V8, they count as external memory and start its major collections.
-    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) madeByDecoder(bytes)
+  return decoded(channels === 1 ? luma(rgb) : rgb, shape, options)
+}
+
+/**
+ * What either decoder made, as `options.dtype` asks. Bytes are marked as the decoder's, so the sink
+ * may free them once stacked (internal/owned.ts; the addon frees only a buffer of their own): left to
+ * V8, they count as external memory and start its major collections.
+ */
+function decoded(bytes: Uint8Array, shape: [number, number, number], options: DecodeOptions): DecodedImage {
+  if ((options.dtype ?? 'float32') === 'uint8') {
+    madeByDecoder(bytes)
     return { data: bytes, shape }
   }
-  return { data: toFloat(bytes, channels, options.normalize ?? 'unit'), shape }
+  return { data: toFloat(bytes, shape[2], options.normalize ?? 'unit'), shape }
 }
 
 /**

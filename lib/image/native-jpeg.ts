@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { madeByDecoder } from '../internal/owned.js'
 
 /** What the addon (native/jpeg.c) resolves with: pixels, or why it declined (sharp then decodes the file). */
 type NativeResult = { readonly data: Uint8Array, readonly height: number, readonly width: number } | string
@@ -54,7 +53,6 @@ export async function decodeJpegNative(path: string, size: readonly [number, num
   if (a === null) return undefined
   const r = await a.decode(path, size?.[0] ?? 0, size?.[1] ?? 0, channels, fit === 'cover' ? 1 : 0, maxPixels, dctFast)
   if (typeof r === 'string') return undefined
-  madeByDecoder(r.data)
   return { data: r.data, shape: [r.height, r.width, channels] }
 }
 
