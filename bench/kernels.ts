@@ -3,7 +3,8 @@
 // the two in turn (tfjs' first in odd rounds, tfpipe's first in even ones), switched with
 // useBestBackend({ fastKernels }). Two models at --size (96): `cnn`, the bench's overlap CNN (three
 // 3x3 stride-2 ReLU convs, global average pooling, dense; sgd), and `bn-cnn`, a deeper one with batch
-// normalization, max pooling, dropout, ELU and Adam. Prints ms per step for each and tfjs' / tfpipe's,
+// normalization, max pooling, dropout, ELU and Adam; then the Step kernel alone, on the cnn's three ReLU
+// outputs (what its gradient runs once per step). Prints ms per step for each and tfjs' / tfpipe's,
 // round by round and the median, and checks that no tensors are left behind; writes
 // bench/results/kernels.json.
 // usage: tsx bench/kernels.ts [--steps 30] [--rounds 3] [--size 96] [--batch 32] [--intra-op N]
@@ -45,32 +46,51 @@ const models: Record<string, () => tf.LayersModel> = {
 const xs = tf.randomUniform([batchSize, size, size, 3], 0, 1, 'float32', 1)
 const ys = tf.oneHot(tf.randomUniform([batchSize], 0, classes, 'int32', 2), classes)
 // ms per step over `n` steps with tfjs' (false) or tfpipe's (true) kernels
-async function timed(model: tf.LayersModel, fast: boolean, n: number): Promise<number> {
+async function timed(step: () => Promise<unknown>, fast: boolean, n: number): Promise<number> {
   await useBestBackend({ fastKernels: fast })
   const t0 = performance.now()
-  for (let i = 0; i < n; i++) await model.trainOnBatch(xs, ys)
+  for (let i = 0; i < n; i++) await step()
   return (performance.now() - t0) / n
+}
+
+// The Step kernel alone, as the cnn's gradient runs it once per step: step(x) on its three ReLU
+// outputs (3x3 stride-2 valid convs: 96 -> 47 -> 23 -> 11, with 16, 32 and 64 channels).
+function reluSteps(): { step: () => Promise<unknown>, dispose: () => void } {
+  const sides = [size]
+  for (let i = 0; i < 3; i++) sides.push(Math.floor(((sides[i] as number) - 3) / 2) + 1)
+  const outputs = [16, 32, 64].map((c, i) => tf.randomNormal([batchSize, sides[i + 1] as number, sides[i + 1] as number, c], 0, 1, 'float32', 3 + i))
+  return {
+    step: async () => { for (const x of outputs) tf.tidy(() => tf.step(x)).dispose() },
+    dispose: () => tf.dispose(outputs),
+  }
 }
 
 const results: Array<Record<string, unknown>> = []
 console.log(`tfjs' own Step kernel and Mean and Sum gradients against tfpipe's: ${steps} steps of batch ${batchSize} at ${size}x${size} per turn, ${rounds} rounds taken in turn, TensorFlow intra-op threads ${backend.intraOpThreads ?? 'default'}`)
 console.log('| model | tfjs\' own, ms/step | tfpipe\'s, ms/step | tfjs\' / tfpipe\'s, round by round | median | tensors left |')
 console.log('|---|---|---|---|---|---|')
-for (const [name, make] of Object.entries(models)) {
-  const model = make()
-  await timed(model, false, 3) // warm-up: both paths compiled and allocated
-  await timed(model, true, 3)
+const cases: Array<[string, () => { step: () => Promise<unknown>, dispose: () => void }]> = [
+  ...Object.entries(models).map(([name, make]): [string, () => { step: () => Promise<unknown>, dispose: () => void }] => [name, () => {
+    const model = make()
+    return { step: () => model.trainOnBatch(xs, ys), dispose: () => model.dispose() }
+  }]),
+  ['step alone (the cnn\'s three ReLU outputs)', reluSteps],
+]
+for (const [name, make] of cases) {
+  const { step, dispose } = make()
+  await timed(step, false, 3) // warm-up: both paths compiled and allocated
+  await timed(step, true, 3)
   const before = tf.memory().numTensors
   const theirs: number[] = []
   const ours: number[] = []
   for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) { theirs.push(await timed(model, false, steps)); ours.push(await timed(model, true, steps)) } else { ours.push(await timed(model, true, steps)); theirs.push(await timed(model, false, steps)) }
+    if (r % 2 === 0) { theirs.push(await timed(step, false, steps)); ours.push(await timed(step, true, steps)) } else { ours.push(await timed(step, true, steps)); theirs.push(await timed(step, false, steps)) }
   }
   const left = tf.memory().numTensors - before
   const ratios = theirs.map((t, i) => t / (ours[i] as number))
   results.push({ model: name, tfjs_ms: theirs.map((x) => +x.toFixed(2)), tfpipe_ms: ours.map((x) => +x.toFixed(2)), ratio: ratios.map((x) => +x.toFixed(3)), median_ratio: +median(ratios).toFixed(3), tensors_left: left })
-  console.log(`| ${name} | ${median(theirs).toFixed(1)} | ${median(ours).toFixed(1)} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${median(ratios).toFixed(2)}x | ${left} |`)
-  model.dispose()
+  console.log(`| ${name} | ${median(theirs).toFixed(2)} | ${median(ours).toFixed(2)} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${median(ratios).toFixed(2)}x | ${left} |`)
+  dispose()
 }
 tf.dispose([xs, ys])
 await useBestBackend({ fastKernels: true })
