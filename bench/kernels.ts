@@ -53,9 +53,12 @@ async function timed(step: () => Promise<unknown>, fast: boolean, n: number): Pr
   return (performance.now() - t0) / n
 }
 
+// What a turn times, step after step, and what to let go of afterwards.
+interface Case { step: () => Promise<unknown>, dispose: () => void }
+
 // The Step kernel alone, as the cnn's gradient runs it once per step: step(x) on its three ReLU
 // outputs (3x3 stride-2 valid convs: 96 -> 47 -> 23 -> 11, with 16, 32 and 64 channels).
-function reluSteps(): { step: () => Promise<unknown>, dispose: () => void } {
+function reluSteps(): Case {
   const sides = [size]
   for (let i = 0; i < 3; i++) sides.push(Math.floor(((sides[i] as number) - 3) / 2) + 1)
   const outputs = [16, 32, 64].map((c, i) => tf.randomNormal([batchSize, sides[i + 1] as number, sides[i + 1] as number, c], 0, 1, 'float32', 3 + i))
@@ -69,8 +72,8 @@ const results: Array<Record<string, unknown>> = []
 console.log(`tfjs' own Step kernel and Mean and Sum gradients against tfpipe's: ${steps} steps of batch ${batchSize} at ${size}x${size} per turn, ${rounds} rounds taken in turn, TensorFlow intra-op threads ${backend.intraOpThreads ?? 'default'}`)
 console.log('| model | tfjs\' own, ms/step | tfpipe\'s, ms/step | tfjs\' / tfpipe\'s, round by round | median | tensors left |')
 console.log('|---|---|---|---|---|---|')
-const cases: Array<[string, () => { step: () => Promise<unknown>, dispose: () => void }]> = [
-  ...Object.entries(models).map(([name, make]): [string, () => { step: () => Promise<unknown>, dispose: () => void }] => [name, () => {
+const cases: Array<[string, () => Case]> = [
+  ...Object.entries(models).map(([name, make]): [string, () => Case] => [name, () => {
     const model = make()
     return { step: () => model.trainOnBatch(xs, ys), dispose: () => model.dispose() }
   }]),
