@@ -68,6 +68,30 @@ describe('kernels: tfpipe\'s Step kernel, Mean and Sum gradients on the tensorfl
     random.dispose()
   })
 
+  it('gives tfjs-node\'s values over the whole float32 range: 2^20 random bit patterns, every non-NaN bit for bit, NaN for NaN', async () => {
+    if (!await native()) return
+    // Bit patterns from a fixed LCG: about 0.4% are NaNs (half with the sign bit set), plus denormals,
+    // infinities and every exponent. TensorFlow's vectorized Sign clears a NaN's sign bit, which
+    // tfjs-node's kernel keeps, so NaNs are compared as NaN.
+    const n = 1 << 20
+    const patterns = new Uint32Array(n)
+    let state = 12345
+    for (let i = 0; i < n; i++) { state = (Math.imul(state, 1664525) + 1013904223) >>> 0; patterns[i] = state }
+    const x = tf.tensor(new Float32Array(patterns.buffer), [n], 'float32')
+    const { theirs, ours } = await bothKernels(() => tf.tidy(() => new Float32Array(tf.step(x).dataSync())))
+    x.dispose()
+    const theirBits = new Uint32Array(theirs.buffer)
+    const ourBits = new Uint32Array(ours.buffer)
+    let nans = 0
+    const wrong: string[] = []
+    for (let i = 0; i < n; i++) {
+      if (Number.isNaN(theirs[i])) { nans++; if (!Number.isNaN(ours[i])) wrong.push(`x bits ${(patterns[i] as number).toString(16)}: NaN against ${ours[i]}`) }
+      else if (theirBits[i] !== ourBits[i]) wrong.push(`x bits ${(patterns[i] as number).toString(16)}: ${(theirBits[i] as number).toString(16)} against ${(ourBits[i] as number).toString(16)}`)
+    }
+    assert.ok(nans > 1000, `NaNs among the patterns: ${nans}`)
+    assert.deepEqual(wrong.slice(0, 5), [])
+  })
+
   it('keeps no tensor of its own: one step in, one tensor out', async () => {
     if (!await native()) return
     await useBestBackend({ ...quiet, fastKernels: true })
