@@ -56,12 +56,13 @@ async function timed(step: () => Promise<unknown>, fast: boolean, n: number): Pr
 // What a turn times, step after step, and what to let go of afterwards.
 interface Case { step: () => Promise<unknown>, dispose: () => void }
 
-// The Step kernel alone, as the cnn's gradient runs it once per step: step(x) on its three ReLU
-// outputs (3x3 stride-2 valid convs: 96 -> 47 -> 23 -> 11, with 16, 32 and 64 channels).
+// The Step kernel alone, as the cnn's gradient runs it once per step: step(x) on its ReLU outputs
+// (its conv layers' output shapes, at batch size).
 function reluSteps(): Case {
-  const sides = [size]
-  for (let i = 0; i < 3; i++) sides.push(Math.floor(((sides[i] as number) - 3) / 2) + 1)
-  const outputs = [16, 32, 64].map((c, i) => tf.randomNormal([batchSize, sides[i + 1] as number, sides[i + 1] as number, c], 0, 1, 'float32', 3 + i))
+  const cnn = smallCnn(size, classes)
+  const shapes = cnn.layers.filter((l) => l.getClassName() === 'Conv2D').map((l) => [batchSize, ...(l.outputShape as number[]).slice(1)])
+  cnn.dispose()
+  const outputs = shapes.map((shape, i) => tf.randomNormal(shape, 0, 1, 'float32', 3 + i))
   return {
     step: async () => { for (const x of outputs) tf.tidy(() => tf.step(x)).dispose() },
     dispose: () => tf.dispose(outputs),

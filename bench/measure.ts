@@ -63,9 +63,10 @@ export function threadCpuSeconds(tid: string | number): number {
 /**
  * Records V8's major collections (mark-compact) from now on, as Node's `gc` performance entries:
  * `count(from, to)` gives how many started between two `performance.now()` readings. Entries
- * arrive after the collection, so count a window once the next one has begun; `stop()` ends it.
+ * arrive after the collection, so `stop()` waits 100 ms for the last ones before it ends the
+ * recording; count the last window after it.
  */
-export function majorGcs(): { count(from: number, to: number): number, stop(): void } {
+export function majorGcs(): { count(from: number, to: number): number, stop(): Promise<void> } {
   const starts: number[] = []
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -75,6 +76,9 @@ export function majorGcs(): { count(from: number, to: number): number, stop(): v
   observer.observe({ entryTypes: ['gc'] })
   return {
     count: (from, to) => starts.filter((t) => t >= from && t < to).length,
-    stop: () => observer.disconnect(),
+    stop: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      observer.disconnect()
+    },
   }
 }

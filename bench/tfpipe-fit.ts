@@ -120,7 +120,7 @@ if (o.overlap !== undefined) {
     return { seconds: h.stats.epochSeconds[0] as number, waitShare: h.stats.waitShare[0] as number, cpu: cpuSince(cpu0), main: mainTicks() - main0 }
   }
   const all: Array<Record<string, number>> = []
-  // V8's major collections in each epoch (counted once the rounds are over: entries arrive late).
+  // V8's major collections in each epoch (counted once the rounds are over and the late entries in).
   const gcs = majorGcs()
   const windows: Array<{ round: Record<string, number>, kind: string, from: number, to: number }> = []
   for (let r = 0; r < rounds; r++) {
@@ -140,8 +140,7 @@ if (o.overlap !== undefined) {
     round.cpuFloor = +cpuFloor(round.inMemory as number, round.inMemoryCpu as number, round.inputOnly as number, round.inputOnlyCpu as number).toFixed(3)
     all.push(round)
   }
-  await new Promise((resolve) => setTimeout(resolve, 100))
-  gcs.stop()
+  await gcs.stop()
   for (const { round, kind, from, to } of windows) round[`${kind}MajorGcs`] = gcs.count(from, to)
   const of = (k: string) => all.map((r) => r[k] as number)
   console.log(JSON.stringify({

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs'
 // `ones` fills a JavaScript typed array element by element on the main thread, then copies it into
 // TensorFlow: per step of a small CNN at 96x96, batch 32, 1.9 million elements, about 5 ms of a 26 ms step, with
 // a fresh array each time (page faults). tfpipe's kernel computes the same values with TensorFlow's
-// own ops (for ReLU, Sign and Relu; otherwise Greater, Fill and Select, IsNan and Select), so nothing is
-// made in JavaScript.
+// own ops (for ReLU, Sign and Relu; otherwise Greater, two Fills and Select, IsNan and Select), so
+// nothing is made in JavaScript.
 // tfjs-core's Mean and Sum gradients (global average pooling, mean losses) multiply by
 // `ones(x.shape, 'float32')` the same way; tfpipe's are the same code with `fill(x.shape, 1)`, which is
 // TensorFlow's Fill. Known upstream since 2019 (tensorflow/tfjs#1211: `ones` should call `fill`);
@@ -68,11 +68,8 @@ function fastStep(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   // a NaN's sign bit, which the four-op path keeps. On the bench's CNN at 96x96: 0.57 against 1.21 ms
   // per step at one intra-op thread, 1.21 against 2.78 at two (`npm run bench:kernels`, "step alone").
   if (Object.is(alpha, 0) && x.dtype === 'float32') return tf.tidy(() => tf.relu(tf.sign(x)))
-  return tf.tidy(() => {
-    const positive = tf.greater(x, 0)
-    const step = Object.is(alpha, 0) ? tf.cast(positive, 'float32') : tf.where(positive, tf.fill(x.shape, 1), tf.fill(x.shape, alpha))
-    return tf.where(tf.isNaN(x), x, step)
-  })
+  // Any other alpha (-0 too), or input that is not float32 (which IsNan rejects, as in tfjs-node's kernel).
+  return tf.tidy(() => tf.where(tf.isNaN(x), x, tf.where(tf.greater(x, 0), tf.fill(x.shape, 1), tf.fill(x.shape, alpha))))
 }
 
 // tfjs-core 4.22's gradients/Mean_grad.js and Sum_grad.js with fill(x.shape, 1) for ones(x.shape,

@@ -34,8 +34,8 @@ before(async () => {
 })
 after(async () => { await rm(root, { recursive: true, force: true }); await rm(pngs, { recursive: true, force: true }) })
 
-function model(side = size): tf.LayersModel {
-  const m = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [side, side, 3] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
+function model(side = size, channels: 1 | 3 = 3): tf.LayersModel {
+  const m = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [side, side, channels] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
   m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
   return m
 }
@@ -61,13 +61,8 @@ async function fitKeeping(keeper: (kept: Sample[]) => (source: AnyIterable<Sampl
  * freed). Checks what was freed and that both trained to the same weights.
  */
 async function trainsAsIfKept(dir: string, side: number, channels: 1 | 3): Promise<void> {
-  const make = () => {
-    const m = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [side, side, channels] }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
-    m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' })
-    return m
-  }
-  const freeing = make()
-  const keeping = make()
+  const freeing = model(side, channels)
+  const keeping = model(side, channels)
   keeping.setWeights(freeing.getWeights())
   const decoded = () => pipe(imageFolder(dir), map(imageSample({ size: [side, side], channels, numClasses: 2 }), { concurrency: 4 }))
   const before = ownedStats().released
