@@ -15,8 +15,15 @@
 // costs nothing, so any real pipeline stays below it: where 6x Keras is above the ceiling, no
 // pipeline feeding tfjs reaches the goal on this machine.
 //
-// usage: npm run bench:ceiling -- [--count 2000] [--rounds 2] [--cpus LIST]
+// Then the overlap goal's budget (issue #6: with the small CNN at 96x96, fit's epoch at most 1.1x the
+// longer of the in-memory epoch and the pipeline alone): from `tfpipe-fit --overlap` (one process,
+// concurrency 64, with one intra-op thread and with TensorFlow's default), the most CPU per image the
+// goal leaves the pipeline (overlapBudgetMs), beside what tfpipe's pipeline alone takes and what its
+// decode and resize to 96x96 take in C on one thread, with the entropy decoding's share.
+//
+// usage: npm run bench:ceiling -- [--count 2000] [--rounds 2] [--overlap-rounds 3] [--cpus LIST]
 //   --cpus 0 runs everything under `taskset -c 0` (one core), to see how the ratios move with cores
+//   --overlap-rounds 0 leaves out the overlap budget
 import { spawnSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -24,10 +31,12 @@ import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compiledFit } from './compile.js'
+import { overlapBudgetMs } from './measure.js'
 import { bestOfRounds, pythonPeer, pythonPeerRows, runJson, type Result, type Row } from './runs.js'
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '2' }, cpus: { type: 'string' },
+  'overlap-rounds': { type: 'string', default: '3' },
 } })
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const shared = resolve(root, '..', 'shared', 'bench')
@@ -35,6 +44,8 @@ const corpus = join(root, 'bench', `corpus-${o.count}`)
 if (!existsSync(join(corpus, 'labels.csv'))) throw new Error(`bench:ceiling: ${corpus} does not exist (npm run bench -- --count ${o.count} makes it)`)
 const rounds = Number(o.rounds)
 if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`bench:ceiling: --rounds must be a positive integer, got ${o.rounds}`)
+const overlapRounds = Number(o['overlap-rounds'])
+if (!(Number.isInteger(overlapRounds) && overlapRounds >= 0)) throw new Error(`bench:ceiling: --overlap-rounds must be a whole number, got ${o['overlap-rounds']}`)
 
 // --cpus: every command runs under taskset; the cores are what `nproc` counts there (taskset also
 // checks the list, and says what is wrong with it).
@@ -108,7 +119,37 @@ for (const { name, rounds: each } of results) {
 if (Number.isFinite(keras)) {
   console.log(`\n6x the Keras Sequence peer: ${(6 * keras).toFixed(0)} images/s, ${(6 * keras / ceiling).toFixed(2)}x the ceiling (${6 * keras > ceiling ? 'above it: out of reach here for any pipeline whose decode costs at least the entropy decoding, feeding this training side' : 'below it'}); tfpipe's fit is at ${(ips(fitRow) / ceiling).toFixed(2)}x the ceiling`)
 }
+
+// 4. The overlap goal's budget, at 96x96 with the small CNN.
+type Budget = { label: string, r: Result, budgetMs: number, pipelineMs: number, pipelineMainMs: number }
+const budgets: Budget[] = []
+let decode96: Result
+if (overlapRounds > 0) {
+  decode96 = run(timing, files, "tfpipe's decode and resize to 96x96, 400 files", { TFPIPE_JPEG_SIZE: '96' })
+  for (const { label, args } of [{ label: '1', args: ['--intra-op', '1'] }, { label: "TensorFlow's default", args: [] }]) {
+    const r = run(node, [fitJs, corpus, '--size', '96', '--batch', '32', '--model', 'cnn', '--overlap', String(overlapRounds), '--concurrency', '64', ...args], `overlap, CNN at 96x96, intra-op threads ${label}`)
+    const m = r?.median as Record<string, number> | undefined
+    const images = num(r, 'images')
+    if (m === undefined) continue
+    budgets.push({
+      label, r,
+      budgetMs: overlapBudgetMs(m.inMemory ?? NaN, m.inMemoryCpu ?? NaN, m.inputOnly ?? NaN, images, cores),
+      pipelineMs: (m.inputOnlyCpu ?? NaN) / images * 1000,
+      pipelineMainMs: (m.inputOnlyMainCpu ?? NaN) / images * 1000,
+    })
+  }
+  console.log(`
+the overlap goal (CNN at 96x96: fit's epoch <= 1.1x the longer of the in-memory epoch and the pipeline alone), ${cores} core${cores === 1 ? '' : 's'}, medians of ${overlapRounds} rounds in one process, concurrency 64:`)
+  console.log('| intra-op threads | in memory, s (CPU-s) | pipeline alone, s | most CPU the goal leaves the pipeline, ms per image | tfpipe\'s pipeline alone, ms per image (main thread) | fit / max(the two) (CPU floor) |')
+  console.log('|---|---|---|---|---|---|')
+  for (const { label, r, budgetMs, pipelineMs, pipelineMainMs } of budgets) {
+    const m = r?.median as Record<string, number>
+    console.log(`| ${label} | ${m.inMemory?.toFixed(2)} (${m.inMemoryCpu?.toFixed(2)}) | ${m.inputOnly?.toFixed(2)} | ${budgetMs.toFixed(3)} | ${pipelineMs.toFixed(3)} (${pipelineMainMs.toFixed(3)}) | ${m.ratio?.toFixed(2)}x (${m.cpuFloor?.toFixed(2)}x) |`)
+  }
+  console.log(`tfpipe's decode and resize to 96x96 in C, one thread: ${num(decode96, 'decode_and_resize_cpu_ms').toFixed(3)} ms per image, of which the entropy decoding ${ms.decodeFloor.toFixed(3)} ms (the budget assumes perfect overlap: a real fit needs the pipeline below it)`)
+}
+
 const out = join(root, 'bench', 'results', `ceiling-${o.count}${o.cpus === undefined ? '' : `-cpus${o.cpus.replace(/[^0-9]+/g, '_')}`}.json`)
 mkdirSync(join(root, 'bench', 'results'), { recursive: true })
-writeFileSync(out, JSON.stringify({ count: Number(o.count), cores, cpus: o.cpus ?? null, date: new Date().toISOString(), msPerImage: ms, ceiling, results, floor, decode }, null, 2))
+writeFileSync(out, JSON.stringify({ count: Number(o.count), cores, cpus: o.cpus ?? null, date: new Date().toISOString(), msPerImage: ms, ceiling, results, floor, decode, overlap: overlapRounds > 0 ? { decode96, budgets } : null }, null, 2))
 console.log(`\nwritten: ${out}`)

@@ -40,6 +40,17 @@ export function cpuFloor(inMemoryS: number, inMemoryCpuS: number, inputOnlyS: nu
   return Math.max(1, (inMemoryCpuS + inputOnlyCpuS) / availableParallelism() / Math.max(inMemoryS, inputOnlyS))
 }
 
+/**
+ * What an overlap goal leaves the input pipeline, in CPU milliseconds per image (at least 0): on
+ * busy cores fit's epoch takes about the in-memory epoch's CPU and the pipeline's spread over the
+ * cores, so for it to take at most `goal` times the longer of the two epochs, the pipeline may cost
+ * at most goal x cores x that epoch, less the in-memory epoch's CPU. It assumes perfect overlap, so
+ * a real fit needs the pipeline below it.
+ */
+export function overlapBudgetMs(inMemoryS: number, inMemoryCpuS: number, inputOnlyS: number, images: number, cores: number, goal = 1.1): number {
+  return Math.max(0, goal * cores * Math.max(inMemoryS, inputOnlyS) - inMemoryCpuS) / images * 1000
+}
+
 /** Linux's USER_HZ: the unit of the CPU times in /proc/.../stat (100 on every architecture Node runs on). */
 export const TICKS_PER_S = 100
 
