@@ -88,8 +88,8 @@ export async function* disowned<T>(source: AnyIterable<T>): AsyncGenerator<T, vo
  * Every size is freed. The decoded arrays count as V8's external memory until
  * they are freed, and V8 starts a major collection when that memory grows: for
  * the CNN at 96x96 (27 KB images, left to V8 before) fit took 5 major
- * collections per epoch, and 0-1 with every image freed (docs/performance.md,
- * "Sixteenth session").
+ * collections per epoch, and 0-1 with every image freed (docs/performance-history.md,
+ * "The sixteenth session's runs").
  */
 export function releaseOwned(batch: readonly unknown[], free: (bytes: Uint8Array) => boolean): number {
   let n = 0

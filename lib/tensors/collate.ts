@@ -84,7 +84,8 @@ export function collateSamples(samples: readonly Sample[], options: CollateOptio
  * copied into tensors, its images are garbage, and leaving them to V8 costs CPU:
  * 150 KB per 224x224 image (see docs/performance-history.md, "A training loop of
  * the user's own: `releaseImages`"), and at any size V8's major collections, which
- * it starts as that memory grows (docs/performance.md, "Sixteenth session").
+ * it starts as that memory grows (docs/performance-history.md, "The sixteenth
+ * session's runs").
  * `fit`, `evaluate`, `predict`, `toTfDataset` and `collate` already do this for
  * samples only the pipeline holds.
  * Each freed array reads as empty afterwards (its buffer is detached), so call it
